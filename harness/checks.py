@@ -1,0 +1,280 @@
+"""Series checks: checkpatch, bisect build, allmodconfig compile, sparse."""
+
+import fnmatch
+import os
+import re
+import subprocess
+
+import kernel
+import series as series_mod
+import targets as targets_mod
+from common import (HarnessError, REPO, build_dir, ccache_env, jobs, run,
+                    run_logged, say, tail)
+
+ALLOW = os.path.join(REPO, "patches", "checkpatch.allow")
+_CP_MSG = re.compile(r"^(ERROR|WARNING|CHECK):(\w+): (.*)$")
+
+
+# --- checkpatch ---------------------------------------------------------
+
+def load_allowlist(path=ALLOW):
+    """[(patch glob, TYPE, reason)]; every entry must carry a reason."""
+    out = []
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for no, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split(None, 2)
+            if len(parts) < 3:
+                raise HarnessError("%s:%d: an entry is 'PATCH-GLOB TYPE "
+                                   "reason', the reason is required" %
+                                   (path, no))
+            out.append(tuple(parts))
+    return out
+
+
+def checkpatch_messages(output):
+    """[(level, TYPE, text)] from checkpatch.pl --show-types output."""
+    return [m.groups() for m in map(_CP_MSG.match, output.splitlines())
+            if m]
+
+
+def judge_checkpatch(patch, msgs, allow):
+    """Split messages into (not allowed, allowed)."""
+    bad, ok = [], []
+    for level, typ, text in msgs:
+        if any(fnmatch.fnmatch(patch, g) and t == typ for g, t, _ in allow):
+            ok.append((level, typ, text))
+        else:
+            bad.append((level, typ, text))
+    return bad, ok
+
+
+def checkpatch(tree, s, tally):
+    allow = load_allowlist()
+    used = set()
+    if not s.patches:
+        tally.add("checkpatch", "series", "skip", "the series is empty")
+        return
+    logdir = os.path.join(build_dir(), "logs", "checkpatch")
+    os.makedirs(logdir, exist_ok=True)
+    for p in s.patches:
+        r = subprocess.run(["perl", os.path.join(tree, "scripts/checkpatch.pl"),
+                            "--strict", "--show-types", "--no-summary",
+                            os.path.join(REPO, "patches", p)], cwd=tree,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out = r.stdout.decode(errors="replace")
+        with open(os.path.join(logdir, p + ".log"), "w") as f:
+            f.write(out)
+        bad, ok = judge_checkpatch(p, checkpatch_messages(out), allow)
+        for _, typ, _ in ok:
+            used.add((p, typ))
+        if bad:
+            tally.add("checkpatch", p, "fail", "; ".join(
+                "%s:%s %s" % m for m in bad[:3]) + " (log: %s)" %
+                os.path.join(logdir, p + ".log"))
+        else:
+            tally.add("checkpatch", p, "pass",
+                      "%d allowed" % len(ok) if ok else "")
+    for g, typ, _ in allow:
+        if not any(fnmatch.fnmatch(p, g) and t == typ for p, t in used):
+            say("  note: checkpatch.allow entry '%s %s' matched nothing" %
+                (g, typ))
+
+
+# --- bisect build ---------------------------------------------------------
+
+BISECT_TARGETS = ("i386-highmem", "x86_64")
+_HEADER = re.compile(r"(^|/)include/|\.h$")
+# Top-level directories kbuild descends into for the kernel proper.
+_TOP_DIRS = ("init", "kernel", "mm", "fs", "ipc", "security", "crypto",
+             "block", "lib", "drivers", "net", "arch/{srcarch}")
+
+
+def _changed_files(tree, rev):
+    return run(["git", "diff-tree", "--no-commit-id", "--name-only", "-r",
+                rev], cwd=tree).split()
+
+
+def _object_dirs(files, srcarch):
+    """Build directories a patch's changes can affect (objects mode)."""
+    if any(_HEADER.search(f) or f.endswith(("Kconfig", "Makefile", "Kbuild"))
+           for f in files):
+        return [d.format(srcarch=srcarch) + "/" for d in _TOP_DIRS]
+    dirs = set()
+    for f in files:
+        if f.endswith((".c", ".S")):
+            dirs.add(os.path.dirname(f) + "/")
+    return sorted(dirs)
+
+
+def bisect(tree, s, tally, mode="auto"):
+    """Build every patch of the series for the bisect targets."""
+    if not s.patches:
+        tally.add("bisect", "series", "skip", "the series is empty")
+        return
+    if mode == "auto":
+        mode = "full" if len(s.patches) <= 12 else "objects"
+    revs = run(["git", "rev-list", "--reverse", "base..HEAD"],
+               cwd=tree).split()
+    if len(revs) != len(s.patches):
+        raise HarnessError("tree %s has %d commits for %d patches" %
+                           (tree, len(revs), len(s.patches)))
+    boundaries = {parts[-1] for _, parts in s.parts()}
+    boundaries.add(s.patches[-1])
+    wt = os.path.join(build_dir(), "trees", "bisect")
+    subprocess.run(["git", "worktree", "remove", "--force", wt], cwd=tree,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run(["git", "worktree", "prune"], cwd=tree)
+    run(["git", "worktree", "add", "-q", "--detach", wt, "base"], cwd=tree)
+    tgts = [targets_mod.load(n) for n in BISECT_TARGETS]
+    say("bisect: %d patches x %s, mode %s (full kernels linked at: %s)" %
+        (len(revs), ", ".join(BISECT_TARGETS), mode,
+         "every patch" if mode == "full" else ", ".join(sorted(boundaries))))
+    for t in tgts:
+        kernel.configure(wt, kernel.outdir(t, "bisect"), t,
+                         os.path.join(kernel.outdir(t, "bisect"),
+                                      "build.log"))
+    for i, (rev, p) in enumerate(zip(revs, s.patches), 1):
+        run(["git", "checkout", "-q", "--detach", rev], cwd=wt)
+        files = _changed_files(wt, rev)
+        for t in tgts:
+            obj = kernel.outdir(t, "bisect")
+            log = os.path.join(obj, "patch-%04d.log" % i)
+            if mode == "full" or p in boundaries:
+                what = ["vmlinux"]
+            else:
+                srcarch = "x86" if t.arch in ("i386", "x86_64") else t.arch
+                what = _object_dirs(files, srcarch)
+            if not what:
+                tally.add("bisect", "%s [%s]" % (p, t.name), "pass",
+                          "no compiled files changed")
+                continue
+            cmd = (["make", "-C", wt, "O=" + obj, "-j" + jobs()] +
+                   t.make_vars() + ["olddefconfig"] + what)
+            rc = run_logged(cmd, log, "%d/%d %s" % (i, len(revs), t.name),
+                            env=ccache_env())
+            tally.add("bisect", "%s [%s]" % (p, t.name),
+                      "fail" if rc else "pass",
+                      ("build failed, log: %s\n%s" % (log, tail(log, 10)))
+                      if rc else ("vmlinux" if what == ["vmlinux"]
+                                  else "objects"))
+
+
+# --- compile test under allmodconfig, and sparse -------------------------
+
+_WARN = re.compile(r"^(\S+?):(\d+):(?:\d+:)? (warning|error): (.*)$")
+
+
+def _norm_warnings(text):
+    """Warnings as (file, message) without line numbers, for comparing."""
+    out = set()
+    for line in text.splitlines():
+        m = _WARN.match(line.strip())
+        if m:
+            path = re.sub(r"^(\.\./)+|^/\S+?/trees/\w+/", "", m.group(1))
+            out.add((path, m.group(3), re.sub(r"\s+", " ", m.group(4))))
+    return out
+
+
+def new_warnings(base_text, series_text):
+    return sorted(_norm_warnings(series_text) - _norm_warnings(base_text))
+
+
+def _touched_c_files(tree):
+    files = run(["git", "diff", "--name-only", "--diff-filter=AMR",
+                 "base", "HEAD"], cwd=tree).split()
+    return sorted(f for f in files if f.endswith(".c"))
+
+
+def _applies(target, path):
+    """A file under arch/X/ only compiles for X."""
+    m = re.match(r"^arch/([^/]+)/", path)
+    srcarch = {"i386": "x86", "x86_64": "x86"}.get(target.arch, target.arch)
+    return not m or m.group(1) == srcarch
+
+
+def _compile_one(tree, obj, target, path, log, sparse):
+    o = path[:-2] + ".o"
+    if not sparse and os.path.exists(os.path.join(obj, o)):
+        os.remove(os.path.join(obj, o))
+    args = (["C=2"] if sparse else []) + [o]
+    cmd = (["make", "-C", tree, "O=" + obj, "-j" + jobs()] +
+           target.make_vars() + args)
+    rc = run_logged(cmd, log, "%s %s" % (target.name, o), env=ccache_env())
+    with open(log, errors="replace") as f:
+        text = f.read()
+    built = os.path.exists(os.path.join(obj, o))
+    return rc, text, built
+
+
+def _prepare(tree, obj, target, log):
+    if os.path.exists(os.path.join(obj, ".prepared-" + target.name)):
+        return
+    kernel.configure(tree, obj, target, log)
+    cmd = (["make", "-C", tree, "O=" + obj, "-j" + jobs()] +
+           target.make_vars() + ["prepare", "modules_prepare"])
+    if run_logged(cmd, log, target.name + " prepare", env=ccache_env(),
+                  append=True):
+        raise HarnessError("%s: make prepare failed; log: %s\n%s" %
+                           (target.name, log, tail(log)))
+    open(os.path.join(obj, ".prepared-" + target.name), "w").close()
+
+
+def compile_test(series_tree, base_tree, tally, sparse_targets=()):
+    """Every touched .c compiles under allmodconfig, no new warnings."""
+    files = _touched_c_files(series_tree)
+    if not files:
+        tally.add("compile", "allmodconfig", "skip",
+                  "the series touches no .c file")
+        if sparse_targets:
+            tally.add("sparse", "C=2", "skip",
+                      "the series touches no .c file")
+        return
+    touched_arches = {m.group(1) for m in
+                      (re.match(r"^arch/([^/]+)/", f) for f in files) if m}
+    for t in (targets_mod.load(n) for n in targets_mod.names()):
+        if t.get("role") != "compile":
+            continue
+        only = t.get("only_if_touched")
+        if only and only not in touched_arches:
+            continue
+        mine = [f for f in files if _applies(t, f)]
+        if not mine:
+            continue
+        objs = {}
+        for which, tr in (("base", base_tree), ("series", series_tree)):
+            objs[which] = os.path.join(build_dir(), "out", "allmod-" + which,
+                                       t.name)
+            _prepare(tr, objs[which], t, os.path.join(objs[which],
+                                                      "prepare.log"))
+        passes = [False] + ([True] if t.name in sparse_targets else [])
+        for f in mine:
+            for sp in passes:
+                area = "sparse" if sp else "compile"
+                res = {}
+                for which, tr in (("base", base_tree),
+                                  ("series", series_tree)):
+                    if which == "base" and not os.path.exists(
+                            os.path.join(tr, f)):
+                        res[which] = (0, "", True)
+                        continue
+                    log = os.path.join(objs[which], "logs", "%s%s.log" % (
+                        f.replace("/", "_"), ".sparse" if sp else ""))
+                    res[which] = _compile_one(tr, objs[which], t, f, log, sp)
+                rc, text, built = res["series"]
+                name = "%s [%s]" % (f, t.name)
+                if rc:
+                    tally.add(area, name, "fail", "does not compile:\n" +
+                              "\n".join(text.splitlines()[-8:]))
+                elif not built:
+                    tally.add(area, name, "skip",
+                              "not built by allmodconfig on %s" % t.arch)
+                else:
+                    new = new_warnings(res["base"][1], text)
+                    tally.add(area, name, "fail" if new else "pass",
+                              "; ".join("%s: %s" % (w[0], w[2])
+                                        for w in new[:3]))
