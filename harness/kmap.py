@@ -228,8 +228,8 @@ class _Collect(unittest.TextTestResult):
 
 
 def host_tests(tally):
-    suite = unittest.defaultTestLoader.discover(os.path.join(REPO, "tests"),
-                                                top_level_dir=REPO)
+    tests = os.path.join(REPO, "tests")
+    suite = unittest.defaultTestLoader.discover(tests, top_level_dir=tests)
     log = os.path.join(build_dir(), "logs", "host-tests.log")
     os.makedirs(os.path.dirname(log), exist_ok=True)
     with open(log, "w") as f:
@@ -241,6 +241,8 @@ def host_tests(tally):
         tally.add("host", t.id(), "fail", tb.strip().splitlines()[-1])
     for t, why in res.skipped:
         tally.add("host", t.id(), "skip", why)
+    if res.testsRun == 0:
+        tally.add("host", "discovery", "fail", "no host test found in tests/")
     say("host tests: log %s" % log)
 
 

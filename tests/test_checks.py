@@ -1,0 +1,83 @@
+"""checkpatch judging, warning comparison, bisect object selection."""
+
+import os
+import tempfile
+import unittest
+
+import helpers  # noqa: F401
+
+import checks
+from common import HarnessError
+
+CP_OUT = """\
+WARNING:FILE_PATH_CHANGES: added, moved or deleted file(s), does MAINTAINERS need updating?
+#20:
+new file mode 100644
+
+CHECK:MACRO_ARG_REUSE: Macro argument reuse 'x' - possible side-effects?
+#40: FILE: include/linux/highmem-internal.h:12:
+ERROR:SPACING: space required after that ',' (ctx:VxV)
+"""
+
+
+class Checkpatch(unittest.TestCase):
+    def test_messages_are_parsed(self):
+        msgs = checks.checkpatch_messages(CP_OUT)
+        self.assertEqual([m[:2] for m in msgs], [
+            ("WARNING", "FILE_PATH_CHANGES"), ("CHECK", "MACRO_ARG_REUSE"),
+            ("ERROR", "SPACING")])
+
+    def test_allowlist_by_patch_and_type(self):
+        msgs = checks.checkpatch_messages(CP_OUT)
+        allow = [("0003-*.patch", "MACRO_ARG_REUSE", "kernel-doc macro")]
+        bad, ok = checks.judge_checkpatch("0003-mm-x.patch", msgs, allow)
+        self.assertEqual([m[1] for m in ok], ["MACRO_ARG_REUSE"])
+        self.assertEqual([m[1] for m in bad], ["FILE_PATH_CHANGES",
+                                               "SPACING"])
+        bad, ok = checks.judge_checkpatch("0004-mm-y.patch", msgs, allow)
+        self.assertEqual(len(bad), 3)
+
+    def test_allowlist_entry_needs_a_reason(self):
+        with tempfile.NamedTemporaryFile("w", delete=False) as f:
+            f.write("0001-*.patch SPACING\n")
+        try:
+            with self.assertRaisesRegex(HarnessError, "reason"):
+                checks.load_allowlist(f.name)
+        finally:
+            os.unlink(f.name)
+
+
+class Warnings(unittest.TestCase):
+    def test_only_new_warnings_count_and_line_numbers_do_not(self):
+        base = ("../mm/highmem.c:10:5: warning: unused variable 'x' "
+                "[-Wunused-variable]\n")
+        new = ("../mm/highmem.c:14:5: warning: unused variable 'x' "
+               "[-Wunused-variable]\n"
+               "../mm/highmem.c:30:1: warning: symbol 'y' was not declared."
+               " Should it be static?\n")
+        self.assertEqual(checks.new_warnings(base, new), [
+            ("mm/highmem.c", "warning",
+             "symbol 'y' was not declared. Should it be static?")])
+
+    def test_no_warnings_no_news(self):
+        self.assertEqual(checks.new_warnings("", "  CC mm/highmem.o\n"), [])
+
+
+class BisectObjects(unittest.TestCase):
+    def test_c_files_build_their_directory(self):
+        self.assertEqual(checks._object_dirs(
+            ["mm/highmem.c", "arch/x86/mm/highmem_32.c"], "x86"),
+            ["arch/x86/mm/", "mm/"])
+
+    def test_header_change_builds_everything(self):
+        dirs = checks._object_dirs(["include/linux/highmem.h"], "arm")
+        self.assertIn("kernel/", dirs)
+        self.assertIn("arch/arm/", dirs)
+
+    def test_documentation_only_builds_nothing(self):
+        self.assertEqual(checks._object_dirs(["Documentation/vm/x.rst"],
+                                             "x86"), [])
+
+
+if __name__ == "__main__":
+    unittest.main()

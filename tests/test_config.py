@@ -1,0 +1,149 @@
+"""Kconfig validation, target descriptions and the base checksum table."""
+
+import hashlib
+import os
+import shutil
+import tempfile
+import unittest
+
+import helpers  # noqa: F401
+
+import base
+import kconfig
+import targets
+from common import HarnessError
+
+
+class Kconfig(unittest.TestCase):
+    def test_parse_set_and_unset(self):
+        cfg = kconfig.parse("CONFIG_A=y\n# CONFIG_B is not set\n"
+                            "CONFIG_C=\"x y\"\nCONFIG_D=8\n")
+        self.assertEqual(cfg, {"CONFIG_A": "y", "CONFIG_B": "n",
+                               "CONFIG_C": "\"x y\"", "CONFIG_D": "8"})
+
+    def test_later_fragment_wins(self):
+        want = kconfig.requested(["preempt", "preempt-none"])
+        self.assertEqual(want["CONFIG_PREEMPT_NONE"], ("y", "preempt-none"))
+        self.assertEqual(want["CONFIG_PREEMPT"], ("y", "preempt"))
+
+    def test_dropped_options_are_listed(self):
+        want = {"CONFIG_HIGHMEM": ("y", "highmem4g"),
+                "CONFIG_X86_PAE": ("n", "x"),
+                "CONFIG_NR_CPUS": ("8", "x86-32"),
+                "CONFIG_FOO": ("y", "f")}
+        actual = {"CONFIG_HIGHMEM": "y", "CONFIG_NR_CPUS": "4"}
+        self.assertEqual(kconfig.dropped(want, actual), [
+            ("CONFIG_FOO", "y", "absent", "f"),
+            ("CONFIG_NR_CPUS", "8", "4", "x86-32")])
+
+    def test_check_names_option_fragment_and_dependency(self):
+        tree = tempfile.mkdtemp()
+        try:
+            with open(os.path.join(tree, "Kconfig"), "w") as f:
+                f.write("config LIST_KUNIT_TEST\n\ttristate \"x\"\n"
+                        "\tdepends on KUNIT=y\n\nconfig KUNIT\n\tbool\n")
+            with open(os.path.join(tree, ".config"), "w") as f:
+                f.write("CONFIG_KUNIT=y\n# CONFIG_LIST_KUNIT_TEST is not "
+                        "set\n")
+            with self.assertRaises(HarnessError) as cm:
+                kconfig.check(tree, os.path.join(tree, ".config"), ["kunit"])
+            msg = str(cm.exception)
+            self.assertIn("CONFIG_LIST_KUNIT_TEST=y (configs/kunit.config) "
+                          "became 'not set'", msg)
+            self.assertIn("depends on KUNIT=y", msg)
+        finally:
+            shutil.rmtree(tree)
+
+
+class Targets(unittest.TestCase):
+    def test_every_target_loads_and_its_fragments_exist(self):
+        for name in targets.names():
+            t = targets.load(name)
+            for frag in t.fragment_list:
+                self.assertTrue(os.path.isfile(kconfig.fragment_path(frag)))
+
+    def test_booted_targets_have_two_cpus_and_2g(self):
+        booted = [t for t in targets.matrix() if t.boots]
+        self.assertGreaterEqual(len(booted), 5)
+        for t in booted:
+            cmd = t.qemu_cmd("IMG", "RD")
+            smp = int(cmd[cmd.index("-smp") + 1].split(",")[0])
+            self.assertGreaterEqual(smp, 2, t.name)
+            self.assertEqual(cmd[cmd.index("-m") + 1], "2048", t.name)
+            self.assertIn("console=" + t.console, cmd[-1])
+
+    def test_inherit_adds_fragments(self):
+        t = targets.load("i386-highmem-debug")
+        self.assertEqual(t.fragment_list[:5],
+                         targets.load("i386-highmem").fragment_list)
+        self.assertIn("debug", t.fragment_list)
+        self.assertEqual(t.arch, "i386")
+
+    def test_required_matrix_targets_exist(self):
+        names = {t.name for t in targets.matrix()}
+        for n in ("i386-highmem", "i386-pae", "arm", "arm-lpae", "x86_64"):
+            self.assertIn(n, names)
+
+    def test_unknown_target_is_named(self):
+        with self.assertRaisesRegex(HarnessError, "no target 'nope'"):
+            targets.load("nope")
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_table_has_the_pinned_debian_tarball(self):
+        table = base.accepted_checksums()
+        self.assertEqual(
+            table["5272175427d036677539b9ef88a6bc30e455aca2d4fe9a942b2926ef79"
+                  "67ad20"][0], "linux_5.10.223.orig.tar.xz")
+
+    def test_corrupt_tarball_is_refused_with_its_checksum(self):
+        path = os.path.join(self.tmp, "linux_5.10.223.orig.tar.xz")
+        with open(path, "wb") as f:
+            f.write(b"not a tarball")
+        digest = hashlib.sha256(b"not a tarball").hexdigest()
+        with self.assertRaisesRegex(HarnessError, "checksum mismatch.*%s"
+                                    % digest):
+            base.verify(path, base.accepted_checksums())
+
+    def test_good_tarball_is_accepted(self):
+        path = os.path.join(self.tmp, "t")
+        with open(path, "wb") as f:
+            f.write(b"abc")
+        digest = hashlib.sha256(b"abc").hexdigest()
+        self.assertEqual(base.verify(path, {digest: ("t", "")}), digest)
+
+    def test_mirror_from_deb822_sources(self):
+        os.makedirs(os.path.join(self.tmp, "sources.list.d"))
+        with open(os.path.join(self.tmp, "sources.list.d", "debian.sources"),
+                  "w") as f:
+            f.write("Types: deb\nURIs: http://mirror.test/debian-security\n"
+                    "Suites: bookworm-security\nComponents: main\n\n"
+                    "Types: deb\nURIs: http://mirror.test/debian/\n"
+                    "Suites: bookworm\nComponents: main\n")
+        self.assertEqual(base.find_mirror(self.tmp),
+                         "http://mirror.test/debian")
+
+    def test_mirror_from_one_line_sources(self):
+        with open(os.path.join(self.tmp, "sources.list"), "w") as f:
+            f.write("# comment\ndeb [arch=amd64] http://m.test/debian "
+                    "bookworm main\n")
+        self.assertEqual(base.find_mirror(self.tmp), "http://m.test/debian")
+
+    def test_no_mirror_says_how_to_fix(self):
+        old = os.environ.pop("MIRROR", None)
+        try:
+            with self.assertRaisesRegex(HarnessError, "MIRROR="):
+                base.find_mirror(self.tmp)
+        finally:
+            if old is not None:
+                os.environ["MIRROR"] = old
+
+
+if __name__ == "__main__":
+    unittest.main()
