@@ -12,6 +12,7 @@ Usage: kmap.py COMMAND [ARGS]   (the Makefile wraps these)
   check                host tests, series checks and the whole matrix
   host-test            the harness's own tests only
   bisect-full          build every patch as a full kernel
+  judge LOG [TARGET]   read a saved console log as the matrix would
 """
 
 import os
@@ -26,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import base  # noqa: E402
 import checks  # noqa: E402
 import kernel  # noqa: E402
+import ktap  # noqa: E402
 import series  # noqa: E402
 import targets  # noqa: E402
 from common import HarnessError, REPO, Tally, build_dir, run, say  # noqa
@@ -286,6 +288,9 @@ def cmd_check(only=None):
         tree, s = generated_tree("series")
     if "series" in parts:
         say("== series checks")
+        work = series.unexported_work(tree)
+        tally.add("series", "apply + export reproduces patches/",
+                  "fail" if work else "pass", work)
         checks.checkpatch(tree, s, tally)
         checks.bisect(tree, s, tally, os.environ.get("BISECT", "auto"))
         base_tree = None
@@ -339,6 +344,15 @@ def main(argv):
             return cmd_check(os.environ.get("ONLY"))
         elif cmd == "host-test":
             return cmd_check("host")
+        elif cmd == "judge":
+            if not args:
+                raise HarnessError("usage: judge LOG [TARGET]")
+            t = targets.load(args[1] if len(args) > 1 else MAIN_TARGET)
+            with open(args[0], errors="replace") as f:
+                rep = ktap.parse(f.read(), highmem_expected=t.wants_highmem,
+                                 end_marker=kernel.END_MARKER)
+            print_report(t, rep, args[0])
+            return 0 if rep.ok else 1
         elif cmd == "bisect-full":
             tally = Tally()
             tree, s = generated_tree("series")

@@ -24,7 +24,7 @@ class Kconfig(unittest.TestCase):
     def test_later_fragment_wins(self):
         want = kconfig.requested(["preempt", "preempt-none"])
         self.assertEqual(want["CONFIG_PREEMPT_NONE"], ("y", "preempt-none"))
-        self.assertEqual(want["CONFIG_PREEMPT"], ("y", "preempt"))
+        self.assertEqual(want["CONFIG_PREEMPT"], ("n", "preempt-none"))
 
     def test_dropped_options_are_listed(self):
         want = {"CONFIG_HIGHMEM": ("y", "highmem4g"),
