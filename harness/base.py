@@ -92,7 +92,8 @@ def find_mirror(root="/etc/apt"):
     if os.environ.get("MIRROR"):
         return os.environ["MIRROR"].rstrip("/")
     files = ([os.path.join(root, "sources.list")] +
-             sorted(glob.glob(os.path.join(root, "sources.list.d", "*.list"))) +
+             sorted(glob.glob(os.path.join(root, "sources.list.d",
+                                           "*.list"))) +
              sorted(glob.glob(os.path.join(root, "sources.list.d",
                                            "*.sources"))))
     for path in files:

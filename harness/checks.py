@@ -6,7 +6,6 @@ import re
 import subprocess
 
 import kernel
-import series as series_mod
 import targets as targets_mod
 from common import (HarnessError, REPO, build_dir, ccache_env, jobs, run,
                     run_logged, say, tail)
@@ -62,9 +61,10 @@ def checkpatch(tree, s, tally):
     logdir = os.path.join(build_dir(), "logs", "checkpatch")
     os.makedirs(logdir, exist_ok=True)
     for p in s.patches:
-        r = subprocess.run(["perl", os.path.join(tree, "scripts/checkpatch.pl"),
-                            "--strict", "--show-types", "--no-summary",
-                            os.path.join(REPO, "patches", p)], cwd=tree,
+        script = os.path.join(tree, "scripts", "checkpatch.pl")
+        r = subprocess.run(["perl", script, "--strict", "--show-types",
+                            "--no-summary", os.path.join(REPO, "patches", p)],
+                           cwd=tree,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         out = r.stdout.decode(errors="replace")
         with open(os.path.join(logdir, p + ".log"), "w") as f:
@@ -94,6 +94,10 @@ _TOP_DIRS = ("init", "kernel", "mm", "fs", "ipc", "security", "crypto",
              "block", "lib", "drivers", "net", "arch/{srcarch}")
 
 
+def _srcarch(target):
+    return {"i386": "x86", "x86_64": "x86"}.get(target.arch, target.arch)
+
+
 def _changed_files(tree, rev):
     return run(["git", "diff-tree", "--no-commit-id", "--name-only", "-r",
                 rev], cwd=tree).split()
@@ -116,6 +120,8 @@ def bisect(tree, s, tally, mode="auto"):
     if not s.patches:
         tally.add("bisect", "series", "skip", "the series is empty")
         return
+    if mode not in ("auto", "full", "objects"):
+        raise HarnessError("BISECT=%s: use auto, full or objects" % mode)
     if mode == "auto":
         mode = "full" if len(s.patches) <= 12 else "objects"
     revs = run(["git", "rev-list", "--reverse", "base..HEAD"],
@@ -125,43 +131,44 @@ def bisect(tree, s, tally, mode="auto"):
                            (tree, len(revs), len(s.patches)))
     boundaries = {parts[-1] for _, parts in s.parts()}
     boundaries.add(s.patches[-1])
-    wt = os.path.join(build_dir(), "trees", "bisect")
-    subprocess.run(["git", "worktree", "remove", "--force", wt], cwd=tree,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    run(["git", "worktree", "prune"], cwd=tree)
-    run(["git", "worktree", "add", "-q", "--detach", wt, "base"], cwd=tree)
+    # Build in the series tree itself, one commit after the other, so the
+    # objects ccache keeps are the ones the matrix builds reuse; the tree
+    # is put back on its branch at the end.
     tgts = [targets_mod.load(n) for n in BISECT_TARGETS]
     say("bisect: %d patches x %s, mode %s (full kernels linked at: %s)" %
         (len(revs), ", ".join(BISECT_TARGETS), mode,
          "every patch" if mode == "full" else ", ".join(sorted(boundaries))))
     for t in tgts:
-        kernel.configure(wt, kernel.outdir(t, "bisect"), t,
+        kernel.configure(tree, kernel.outdir(t, "bisect"), t,
                          os.path.join(kernel.outdir(t, "bisect"),
                                       "build.log"))
-    for i, (rev, p) in enumerate(zip(revs, s.patches), 1):
-        run(["git", "checkout", "-q", "--detach", rev], cwd=wt)
-        files = _changed_files(wt, rev)
-        for t in tgts:
-            obj = kernel.outdir(t, "bisect")
-            log = os.path.join(obj, "patch-%04d.log" % i)
-            if mode == "full" or p in boundaries:
-                what = ["vmlinux"]
-            else:
-                srcarch = "x86" if t.arch in ("i386", "x86_64") else t.arch
-                what = _object_dirs(files, srcarch)
-            if not what:
-                tally.add("bisect", "%s [%s]" % (p, t.name), "pass",
-                          "no compiled files changed")
-                continue
-            cmd = (["make", "-C", wt, "O=" + obj, "-j" + jobs()] +
-                   t.make_vars() + ["olddefconfig"] + what)
-            rc = run_logged(cmd, log, "%d/%d %s" % (i, len(revs), t.name),
-                            env=ccache_env())
-            tally.add("bisect", "%s [%s]" % (p, t.name),
-                      "fail" if rc else "pass",
-                      ("build failed, log: %s\n%s" % (log, tail(log, 10)))
-                      if rc else ("vmlinux" if what == ["vmlinux"]
-                                  else "objects"))
+    try:
+        for i, (rev, p) in enumerate(zip(revs, s.patches), 1):
+            run(["git", "checkout", "-q", "--detach", rev], cwd=tree)
+            files = _changed_files(tree, rev)
+            for t in tgts:
+                obj = kernel.outdir(t, "bisect")
+                log = os.path.join(obj, "patch-%04d.log" % i)
+                if mode == "full" or p in boundaries:
+                    what = ["vmlinux"]
+                else:
+                    what = _object_dirs(files, _srcarch(t))
+                if not what:
+                    tally.add("bisect", "%s [%s]" % (p, t.name), "pass",
+                              "no compiled files changed")
+                    continue
+                cmd = (["make", "-C", tree, "O=" + obj, "-j" + jobs()] +
+                       t.make_vars() + ["olddefconfig"] + what)
+                rc = run_logged(cmd, log, "%d/%d %s" % (i, len(revs),
+                                                        t.name),
+                                env=ccache_env())
+                tally.add("bisect", "%s [%s]" % (p, t.name),
+                          "fail" if rc else "pass",
+                          ("build failed, log: %s\n%s" % (log, tail(log, 10)))
+                          if rc else ("vmlinux" if what == ["vmlinux"]
+                                      else "objects"))
+    finally:
+        run(["git", "checkout", "-q", "series"], cwd=tree)
 
 
 # --- compile test under allmodconfig, and sparse -------------------------
@@ -169,19 +176,30 @@ def bisect(tree, s, tally, mode="auto"):
 _WARN = re.compile(r"^(\S+?):(\d+):(?:\d+:)? (warning|error): (.*)$")
 
 
-def _norm_warnings(text):
-    """Warnings as (file, message) without line numbers, for comparing."""
+def _norm_warnings(text, obj=None, tree=None):
+    """Warnings as (file, kind, message), without line numbers and with
+    paths relative to the source tree, so base and series compare."""
     out = set()
     for line in text.splitlines():
         m = _WARN.match(line.strip())
-        if m:
-            path = re.sub(r"^(\.\./)+|^/\S+?/trees/\w+/", "", m.group(1))
-            out.add((path, m.group(3), re.sub(r"\s+", " ", m.group(4))))
+        if not m:
+            continue
+        path = m.group(1)
+        if tree:
+            full = os.path.normpath(os.path.join(obj or tree, path))
+            if full.startswith(os.path.normpath(tree) + os.sep):
+                path = os.path.relpath(full, tree)
+        out.add((path, m.group(3), re.sub(r"\s+", " ", m.group(4))))
     return out
 
 
-def new_warnings(base_text, series_text):
-    return sorted(_norm_warnings(series_text) - _norm_warnings(base_text))
+def new_warnings(base, series):
+    """Warnings of `series` that `base` lacks.  Each argument is a log
+    text, or (text, obj dir, tree) to resolve relative paths."""
+    def norm(x):
+        return _norm_warnings(*x) if isinstance(x, tuple) else \
+            _norm_warnings(x)
+    return sorted(norm(series) - norm(base))
 
 
 def _touched_c_files(tree):
@@ -193,8 +211,7 @@ def _touched_c_files(tree):
 def _applies(target, path):
     """A file under arch/X/ only compiles for X."""
     m = re.match(r"^arch/([^/]+)/", path)
-    srcarch = {"i386": "x86", "x86_64": "x86"}.get(target.arch, target.arch)
-    return not m or m.group(1) == srcarch
+    return not m or m.group(1) == _srcarch(target)
 
 
 def _compile_one(tree, obj, target, path, log, sparse):
@@ -274,7 +291,9 @@ def compile_test(series_tree, base_tree, tally, sparse_targets=()):
                     tally.add(area, name, "skip",
                               "not built by allmodconfig on %s" % t.arch)
                 else:
-                    new = new_warnings(res["base"][1], text)
+                    new = new_warnings(
+                        (res["base"][1], objs["base"], base_tree),
+                        (text, objs["series"], series_tree))
                     tally.add(area, name, "fail" if new else "pass",
                               "; ".join("%s: %s" % (w[0], w[2])
                                         for w in new[:3]))

@@ -9,7 +9,7 @@ import time
 import initramfs
 import kconfig
 import ktap
-from common import (HarnessError, REPO, ccache_env, jobs, run, run_logged,
+from common import (HarnessError, REPO, ccache_env, jobs, run_logged,
                     say, tail)
 
 END_MARKER = "kmap-local-init: done"

@@ -16,7 +16,6 @@ Usage: kmap.py COMMAND [ARGS]   (the Makefile wraps these)
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -260,7 +259,11 @@ def matrix(tree, tally):
         tally.add("build", t.name, "pass")
         if not t.boots:
             continue
-        rep, log, secs = kernel.boot(t, obj)
+        try:
+            rep, log, secs = kernel.boot(t, obj)
+        except HarnessError as e:
+            tally.add("boot", t.name, "fail", str(e))
+            continue
         print_report(t, rep, log)
         for s in rep.all_suites():
             c = s.counts()
@@ -284,15 +287,20 @@ def cmd_check(only=None):
         say("== host tests")
         host_tests(tally)
     if "series" in parts or "matrix" in parts:
-        deps()
-        tree, s = generated_tree("series")
+        try:
+            deps()
+            tree, s = generated_tree("series")
+        except HarnessError as e:
+            tally.add("setup", "packages, base and series tree", "fail",
+                      str(e))
+            parts = []
     if "series" in parts:
         say("== series checks")
         work = series.unexported_work(tree)
         tally.add("series", "apply + export reproduces patches/",
                   "fail" if work else "pass", work)
         checks.checkpatch(tree, s, tally)
-        checks.bisect(tree, s, tally, os.environ.get("BISECT", "auto"))
+        checks.bisect(tree, s, tally, os.environ.get("BISECT") or "auto")
         base_tree = None
         if s.patches:
             base_tree = os.path.join(build_dir(), "trees", "base")

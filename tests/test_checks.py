@@ -56,8 +56,20 @@ class Warnings(unittest.TestCase):
                "../mm/highmem.c:30:1: warning: symbol 'y' was not declared."
                " Should it be static?\n")
         self.assertEqual(checks.new_warnings(base, new), [
-            ("mm/highmem.c", "warning",
+            ("../mm/highmem.c", "warning",
              "symbol 'y' was not declared. Should it be static?")])
+
+    def test_paths_are_made_relative_to_each_tree(self):
+        base = ("/b/trees/base/mm/highmem.c:102:16: warning: Initializer "
+                "entry defined twice\n", "/b/out/base/x", "/b/trees/base")
+        series = ("../../trees/series/mm/highmem.c:102:16: warning: "
+                  "Initializer entry defined twice\n"
+                  "../../trees/series/mm/highmem.c:115:13: warning: unused "
+                  "variable 'u' [-Wunused-variable]\n",
+                  "/b/out/series", "/b/trees/series")
+        self.assertEqual(checks.new_warnings(base, series), [
+            ("mm/highmem.c", "warning",
+             "unused variable 'u' [-Wunused-variable]")])
 
     def test_no_warnings_no_news(self):
         self.assertEqual(checks.new_warnings("", "  CC mm/highmem.o\n"), [])
