@@ -116,6 +116,7 @@ def boot(target, obj, label="boot", extra_append=""):
                    "suites": [{"name": s.name, "result": s.result,
                                "counts": s.counts()}
                               for s in rep.all_suites()],
-                   "bench": rep.bench, "seconds": round(secs, 1)},
+                   "bench": rep.bench, "stats": rep.stats,
+                   "seconds": round(secs, 1)},
                   f, indent=1)
     return rep, log, secs

@@ -170,9 +170,11 @@ def print_report(target, rep, log):
 
 
 def print_bench(rep):
+    for name, fields in rep.stats:
+        say("   %s: %s" % (name, "  ".join("%s=%s" % kv for kv in
+                                          sorted(fields.items()))))
     if not rep.bench:
-        say("   benchmark: this kernel prints no '# bench:' lines (the "
-            "kmap_local benchmark is not in the series yet)")
+        say("   benchmark: this kernel prints no '# bench:' lines")
         return
     say("   benchmark (ratios measured in this one boot):")
     for name, fields in rep.bench:

@@ -7,6 +7,9 @@ its cases are 'ok'/'not ok' lines one level deeper, and it closes with an
 anything that is not a KTAP line is ignored by the parser and looked at
 only by the splat detector.
 
+Lines '# bench: NAME key=value...' (measurements) and '# stats: NAME
+key=value...' (what a torture counted) are collected for the report.
+
 A warning that a test provokes on purpose is bracketed by the console lines
 '# expected-splat-begin: REASON' and '# expected-splat-end'; splats between
 the two are ignored here (the test itself checks that the warning fired).
@@ -24,7 +27,7 @@ _RESULT = re.compile(r"^(\s*)(ok|not ok) (\d+)(?: -)?(?: (.*?))?"
 _SPLAT_BEGIN = re.compile(r"# expected-splat-begin: *(.*)$")
 _SPLAT_END = re.compile(r"# expected-splat-end\b")
 _HIGHMEM = re.compile(r"Memory: \d+K/\d+K available.*?(\d+)K highmem\)")
-_BENCH = re.compile(r"^\s*# bench: (\S+)\s+(.*)$")
+_BENCH = re.compile(r"^\s*# (bench|stats): (\S+)\s+(.*)$")
 
 # Lines that mean something went wrong in the kernel.  Each is a
 # (pattern, kind) pair; the first match on a line names the splat.
@@ -78,7 +81,8 @@ class Report:
         self.splats = []           # (line number, kind, text)
         self.expected_splats = []  # (line number, reason, splat count)
         self.highmem_kb = None
-        self.bench = []            # (name, {key: value})
+        self.bench = []            # (name, {key: value}) from '# bench:'
+        self.stats = []            # (name, {key: value}) from '# stats:'
         self.top_cases = []        # results at top level with no suite
         self.lines = 0
 
@@ -142,9 +146,10 @@ def parse(text, highmem_expected=False, end_marker=None):
             rep.highmem_kb = int(m.group(1))
         m = _BENCH.match(line)
         if m:
-            fields = dict(kv.split("=", 1) for kv in m.group(2).split()
+            fields = dict(kv.split("=", 1) for kv in m.group(3).split()
                           if "=" in kv)
-            rep.bench.append((m.group(1), fields))
+            (rep.bench if m.group(1) == "bench" else rep.stats).append(
+                (m.group(2), fields))
             continue
         m = _VERSION.match(line)
         if m:

@@ -136,6 +136,15 @@ class Synthetic(unittest.TestCase):
         self.assertEqual(outer.children[0].counts(),
                          {"pass": 1, "fail": 0, "skip": 1})
 
+    def test_stats_lines(self):
+        log = ("[ 9.2] # stats: migrate_disable_torture sections=7452 "
+               "hotplug_cycles=26 violations=0")
+        rep = ktap.parse(log)
+        self.assertEqual(rep.stats, [("migrate_disable_torture", {
+            "sections": "7452", "hotplug_cycles": "26",
+            "violations": "0"})])
+        self.assertEqual(rep.bench, [])
+
     def test_bench_lines(self):
         log = "[ 1.0] # bench: kmap_local ns_per_op=12 ratio_vs_atomic=1.01"
         rep = ktap.parse(log)
