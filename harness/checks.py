@@ -195,13 +195,12 @@ def _norm_warnings(text, obj=None, tree=None):
     return out
 
 
-def new_warnings(base, series):
-    """Warnings of `series` that `base` lacks.  Each argument is a log
-    text, or (text, obj dir, tree) to resolve relative paths."""
-    def norm(x):
-        return _norm_warnings(*x) if isinstance(x, tuple) else \
-            _norm_warnings(x)
-    return sorted(norm(series) - norm(base))
+def new_warnings(base_text, series_text, base_loc=(None, None),
+                 series_loc=(None, None)):
+    """Warnings of `series_text` that `base_text` lacks.  A *_loc is the
+    (build dir, source tree) pair that resolves relative paths."""
+    return sorted(_norm_warnings(series_text, *series_loc) -
+                  _norm_warnings(base_text, *base_loc))
 
 
 def _touched_c_files(tree):
@@ -304,9 +303,9 @@ def compile_test(series_tree, base_tree, tally, sparse_targets=()):
                     tally.add(area, name, "skip",
                               "not built by allmodconfig on %s" % t.arch)
                 else:
-                    new = new_warnings(
-                        (res["base"][1], objs["base"], base_tree),
-                        (text, objs["series"], series_tree))
+                    new = new_warnings(res["base"][1], text,
+                                       (objs["base"], base_tree),
+                                       (objs["series"], series_tree))
                     tally.add(area, name, "fail" if new else "pass",
                               "; ".join("%s: %s" % (w[0], w[2])
                                         for w in new[:3]))

@@ -84,6 +84,13 @@ def guest(tree, obj, target, log):
     initramfs.write_initramfs(os.path.join(obj, "initramfs.cpio"), init)
 
 
+def read_log(target, log):
+    """Judge a console log the way the matrix does for `target`."""
+    with open(log, errors="replace") as f:
+        return ktap.parse(f.read(), highmem_expected=target.wants_highmem,
+                          end_marker=END_MARKER)
+
+
 def boot(target, obj, label="boot", extra_append=""):
     """Boot in QEMU; return (ktap.Report, console log path, seconds)."""
     image = os.path.join(obj, target.image)
@@ -102,10 +109,7 @@ def boot(target, obj, label="boot", extra_append=""):
     rc = run_logged(cmd, log, target.name + " " + label,
                     timeout=target.timeout)
     secs = time.time() - t0
-    with open(log, errors="replace") as f:
-        text = f.read()
-    rep = ktap.parse(text, highmem_expected=target.wants_highmem,
-                     end_marker=END_MARKER)
+    rep = read_log(target, log)
     if rc == 124:
         rep.problems.append("QEMU timed out after %ds" % target.timeout)
     elif rc != 0:

@@ -26,7 +26,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import base  # noqa: E402
 import checks  # noqa: E402
 import kernel  # noqa: E402
-import ktap  # noqa: E402
 import series  # noqa: E402
 import targets  # noqa: E402
 from common import HarnessError, REPO, Tally, build_dir, run, say  # noqa
@@ -358,9 +357,7 @@ def main(argv):
             if not args:
                 raise HarnessError("usage: judge LOG [TARGET]")
             t = targets.load(args[1] if len(args) > 1 else MAIN_TARGET)
-            with open(args[0], errors="replace") as f:
-                rep = ktap.parse(f.read(), highmem_expected=t.wants_highmem,
-                                 end_marker=kernel.END_MARKER)
+            rep = kernel.read_log(t, args[0])
             print_report(t, rep, args[0])
             return 0 if rep.ok else 1
         elif cmd == "bisect-full":

@@ -61,13 +61,14 @@ class Warnings(unittest.TestCase):
 
     def test_paths_are_made_relative_to_each_tree(self):
         base = ("/b/trees/base/mm/highmem.c:102:16: warning: Initializer "
-                "entry defined twice\n", "/b/out/base/x", "/b/trees/base")
+                "entry defined twice\n")
         series = ("../../trees/series/mm/highmem.c:102:16: warning: "
                   "Initializer entry defined twice\n"
                   "../../trees/series/mm/highmem.c:115:13: warning: unused "
-                  "variable 'u' [-Wunused-variable]\n",
-                  "/b/out/series", "/b/trees/series")
-        self.assertEqual(checks.new_warnings(base, series), [
+                  "variable 'u' [-Wunused-variable]\n")
+        self.assertEqual(checks.new_warnings(
+            base, series, ("/b/out/base/x", "/b/trees/base"),
+            ("/b/out/series", "/b/trees/series")), [
             ("mm/highmem.c", "warning",
              "unused variable 'u' [-Wunused-variable]")])
 
