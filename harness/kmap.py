@@ -28,6 +28,7 @@ import checks  # noqa: E402
 import kernel  # noqa: E402
 import series  # noqa: E402
 import targets  # noqa: E402
+import zerocost  # noqa: E402
 from common import HarnessError, REPO, Tally, build_dir, run, say  # noqa
 
 MAIN_TARGET = "i386-highmem"
@@ -302,6 +303,9 @@ def cmd_check(only=None):
                   "fail" if work else "pass", work)
         checks.checkpatch(tree, s, tally)
         checks.bisect(tree, s, tally, os.environ.get("BISECT") or "auto")
+        # The bisect build left a configured x86_64 directory of this tree.
+        zerocost.check(tree, tally, kernel.outdir(
+            targets.load(zerocost.TARGET), "bisect"))
         base_tree = None
         if s.patches:
             base_tree = os.path.join(build_dir(), "trees", "base")
