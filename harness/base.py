@@ -243,3 +243,17 @@ def clone_base(dest):
     subprocess.run(["git", "config", "status.showUntrackedFiles", "normal"],
                    cwd=dest)
     return dest
+
+
+def reuse_or_clone_base(dest):
+    """`dest` as an untouched work tree of the base: kept when it already
+    is one (its unchanged files let make skip the build), else cloned."""
+    if os.path.isdir(os.path.join(dest, ".git")):
+        p = subprocess.run(["git", "rev-parse", "HEAD", "base"], cwd=dest,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        heads = p.stdout.decode().split()
+        if (p.returncode == 0 and len(heads) == 2 and heads[0] == heads[1]
+                and not run(["git", "status", "--porcelain",
+                             "--untracked-files=all"], cwd=dest).strip()):
+            return dest
+    return clone_base(dest)

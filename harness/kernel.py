@@ -26,8 +26,9 @@ def _make(tree, obj, target, args, log, label, append=True):
     return run_logged(cmd, log, label, env=ccache_env(), append=append)
 
 
-def configure(tree, obj, target, log):
-    """Write obj/.config from base_config + fragments; check it."""
+def configure(tree, obj, target, log, absent_ok=()):
+    """Write obj/.config from base_config + fragments; check it (the
+    symbols of `absent_ok` may be missing: see kconfig.check)."""
     os.makedirs(obj, exist_ok=True)
     frags = [kconfig.fragment_path(f) for f in target.fragment_list]
     rc = _make(tree, obj, target, [target.base_config], log,
@@ -43,16 +44,17 @@ def configure(tree, obj, target, log):
     if rc:
         raise HarnessError("%s: configuration failed; log: %s\n%s" %
                            (target.name, log, tail(log)))
-    kconfig.check(tree, os.path.join(obj, ".config"), target.fragment_list)
+    kconfig.check(tree, os.path.join(obj, ".config"), target.fragment_list,
+                  absent_ok)
 
 
-def build(tree, target, tree_name="series"):
+def build(tree, target, tree_name="series", absent_ok=()):
     """Build the target's kernel (and guest initramfs); return obj dir."""
     obj = outdir(target, tree_name)
     log = os.path.join(obj, "build.log")
     say("[%s] configure + build (%s; log: %s)" % (target.name,
                                                   target.description, log))
-    configure(tree, obj, target, log)
+    configure(tree, obj, target, log, absent_ok)
     t0 = time.time()
     rc = _make(tree, obj, target, [os.path.basename(target.image)], log,
                target.name + " build")

@@ -8,7 +8,8 @@ Usage: kmap.py COMMAND [ARGS]   (the Makefile wraps these)
   export               write build/tree's commits back to patches/
   build TARGET...      configure and build targets from patches/
   boot TARGET...       build and boot targets, print their results
-  run                  the main job: i386-highmem built, booted, reported
+  run                  the main job: i386-highmem built, booted, reported,
+                       and its context switches timed against the base's
   check                host tests, series checks and the whole matrix
   host-test            the harness's own tests only
   bisect-full          build every patch as a full kernel
@@ -24,7 +25,9 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import base  # noqa: E402
+import bench  # noqa: E402
 import checks  # noqa: E402
+import kconfig  # noqa: E402
 import kernel  # noqa: E402
 import series  # noqa: E402
 import targets  # noqa: E402
@@ -210,14 +213,53 @@ def cmd_boot(names):
     return 0 if ok else 1
 
 
+def base_boot(tree, target):
+    """Build and boot the base kernel for `target` with the ping-pong on;
+    return its ktap.Report."""
+    base_tree = os.path.join(build_dir(), "trees", "base")
+    say("")
+    say("run: the base kernel, for the context-switch comparison")
+    base.reuse_or_clone_base(base_tree)
+    # The shared fragments may ask for options only the series defines
+    # (its KUnit suites, its debug options); the base build may lack
+    # exactly those, nothing else.
+    new = kconfig.added_symbols(run(["git", "diff", "base", "HEAD", "--",
+                                     "*Kconfig*"], cwd=tree))
+    if new:
+        say("run: options the series adds, allowed to be absent in the base:"
+            " %s" % " ".join(sorted(new)))
+    obj = kernel.build(base_tree, target, "base", absent_ok=new)
+    rep, log, _ = kernel.boot(target, obj, extra_append=bench.append_arg())
+    say("[%s] base boot: %s (console: %s)" % (
+        target.name, "clean" if rep.ok else "PROBLEMS", log))
+    for p in rep.problems:
+        say("     - " + p)
+    return rep
+
+
 def cmd_run():
     t0 = time.time()
     deps()
-    rc = cmd_boot([MAIN_TARGET])
+    t = targets.load(MAIN_TARGET)
+    tree, kind = _which_tree()
+    obj = kernel.build(tree, t, kind)
+    rep, log, _ = kernel.boot(t, obj, extra_append=bench.append_arg())
+    print_report(t, rep, log)
+    try:
+        brep = base_boot(tree, t)
+        base_ok, base_bench = brep.ok, brep.bench
+    except HarnessError as e:
+        say("run: base kernel: %s" % e)
+        base_ok, base_bench = False, []
+    lines, compared = bench.table(t.name, rep.bench, base_bench)
+    say("")
+    for line in lines:
+        say(line)
+    ok = rep.ok and base_ok and compared
     say("")
     say("run: %s in %ds -- %s" % (MAIN_TARGET, time.time() - t0,
-                                  "OK" if rc == 0 else "FAILED"))
-    return rc
+                                  "OK" if ok else "FAILED"))
+    return 0 if ok else 1
 
 
 class _Collect(unittest.TextTestResult):

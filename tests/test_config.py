@@ -6,7 +6,7 @@ import shutil
 import tempfile
 import unittest
 
-import helpers  # noqa: F401
+import helpers
 
 import base
 import kconfig
@@ -51,6 +51,53 @@ class Kconfig(unittest.TestCase):
             self.assertIn("CONFIG_LIST_KUNIT_TEST=y (configs/kunit.config) "
                           "became 'not set'", msg)
             self.assertIn("depends on KUNIT=y", msg)
+        finally:
+            shutil.rmtree(tree)
+
+
+class SeriesOptions(unittest.TestCase):
+    """The base build of `make run` may lack what the series adds."""
+
+    def test_added_symbols_of_a_real_series_diff(self):
+        # git diff base HEAD -- '*Kconfig*' of a developer tree.
+        new = kconfig.added_symbols(helpers.fixture("series-kconfig.diff"))
+        self.assertEqual(sorted(new), [
+            "CONFIG_ARCH_SUPPORTS_KMAP_LOCAL_FORCE_MAP",
+            "CONFIG_DEBUG_KMAP_LOCAL", "CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP",
+            "CONFIG_KMAP_LOCAL", "CONFIG_KMAP_LOCAL_NON_LINEAR_PTE_ARRAY",
+            "CONFIG_MIGRATE_DISABLE_KUNIT_TEST"])
+
+    def test_a_moved_symbol_is_not_new(self):
+        diff = ("--- a/mm/Kconfig\n+++ b/mm/Kconfig\n-config HIGHMEM\n"
+                "+++ b/lib/Kconfig\n+config HIGHMEM\n"
+                "+menuconfig KMAP_LOCAL_MENU\n+\tselect KMAP_LOCAL\n")
+        self.assertEqual(kconfig.added_symbols(diff),
+                         {"CONFIG_KMAP_LOCAL_MENU"})
+
+    def test_only_absent_listed_symbols_are_tolerated(self):
+        want = {"CONFIG_MIGRATE_DISABLE_KUNIT_TEST": ("y", "kunit"),
+                "CONFIG_DEBUG_KMAP_LOCAL": ("y", "debug"),
+                "CONFIG_LIST_KUNIT_TEST": ("y", "kunit")}
+        actual = {"CONFIG_DEBUG_KMAP_LOCAL": "n"}
+        ok = {"CONFIG_MIGRATE_DISABLE_KUNIT_TEST", "CONFIG_DEBUG_KMAP_LOCAL"}
+        self.assertEqual(kconfig.dropped(want, actual, ok), [
+            ("CONFIG_DEBUG_KMAP_LOCAL", "y", "n", "debug"),
+            ("CONFIG_LIST_KUNIT_TEST", "y", "absent", "kunit")])
+
+    def test_check_passes_a_base_config_without_the_series_option(self):
+        tree = tempfile.mkdtemp()
+        try:
+            # Everything configs/kunit.config asks for but the option the
+            # series adds: what a base build's .config looks like.
+            cfg = os.path.join(tree, ".config")
+            with open(cfg, "w") as f:
+                for sym, (val, _) in kconfig.requested(["kunit"]).items():
+                    if sym != "CONFIG_MIGRATE_DISABLE_KUNIT_TEST":
+                        f.write("%s=%s\n" % (sym, val))
+            with self.assertRaisesRegex(HarnessError, "MIGRATE_DISABLE"):
+                kconfig.check(tree, cfg, ["kunit"])
+            kconfig.check(tree, cfg, ["kunit"],
+                          {"CONFIG_MIGRATE_DISABLE_KUNIT_TEST"})
         finally:
             shutil.rmtree(tree)
 

@@ -8,6 +8,7 @@ import unittest
 
 import helpers  # noqa: F401
 
+import base
 import series
 
 GIT_ENV = dict(os.environ, GIT_AUTHOR_NAME="kmap-local",
@@ -161,6 +162,34 @@ class Export(unittest.TestCase):
         with self.assertRaisesRegex(series.HarnessError,
                                     "patch 1/2 0001-mm-add-b.patch does not"):
             series.apply(self.tree, self.patches)
+
+
+class ReuseBase(unittest.TestCase):
+    """make run keeps an untouched base tree instead of cloning again."""
+
+    def test_clean_tree_at_base_is_kept_anything_else_is_cloned(self):
+        tmp = tempfile.mkdtemp()
+        cloned = []
+        real = base.clone_base
+        base.clone_base = lambda dest: cloned.append(dest) or dest
+        try:
+            tree = os.path.join(tmp, "base")
+            make_base(tree)
+            self.assertEqual(base.reuse_or_clone_base(tree), tree)
+            self.assertEqual(cloned, [])
+            with open(os.path.join(tree, "new.c"), "w") as f:
+                f.write("int n;\n")
+            base.reuse_or_clone_base(tree)
+            self.assertEqual(cloned, [tree])
+            commit(tree, "a.c", "int b;\n", "on top",
+                   "2024-07-28T00:00:00+00:00")
+            base.reuse_or_clone_base(tree)
+            self.assertEqual(len(cloned), 2)
+            base.reuse_or_clone_base(os.path.join(tmp, "none"))
+            self.assertEqual(len(cloned), 3)
+        finally:
+            base.clone_base = real
+            shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":
