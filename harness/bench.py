@@ -48,14 +48,14 @@ def ctxswitch(bench, what):
 
 
 def ratio(patched_bench, base_bench):
-    """(patched ns, base ns, patched/base) of the ping-pong; both boots
-    must have run the same number of round trips."""
+    """(round trips, patched ns, base ns, patched/base) of the ping-pong;
+    both boots must have run the same number of round trips."""
     pn, pns = ctxswitch(patched_bench, "patched boot")
     bn, bns = ctxswitch(base_bench, "base boot")
     if pn != bn:
         raise HarnessError("the boots ran %d and %d round trips; compare "
                            "equal runs only" % (pn, bn))
-    return pns, bns, pns / bns
+    return pn, pns, bns, pns / bns
 
 
 def table(target, patched_bench, base_bench):
@@ -68,11 +68,10 @@ def table(target, patched_bench, base_bench):
         out.append("  %-24s %s" % (name, "  ".join(
             "%s=%s" % kv for kv in sorted(fields.items()))))
     try:
-        pns, bns, r = ratio(patched_bench, base_bench)
+        n, pns, bns, r = ratio(patched_bench, base_bench)
     except HarnessError as e:
         out.append("  context switch, patched vs base: NOT MEASURED: %s" % e)
         return out, False
-    n = ctxswitch(patched_bench, "patched boot")[0]
     out += ["  context switch, patched vs base (user-space ping-pong, %d "
             "round trips on CPU 0):" % n,
             "    patched %d ns, base %d ns per round trip: ratio "

@@ -148,7 +148,9 @@ def cmd_export():
 
 # --- reports ------------------------------------------------------------
 
-def print_report(target, rep, log):
+def print_report(target, rep, log, bench=True):
+    """The target's results; `bench=False` leaves the '# bench:' lines to
+    a table printed after it (make run)."""
     say("")
     say("== %s: %s" % (target.name, target.description))
     if rep.highmem_kb is not None:
@@ -164,7 +166,7 @@ def print_report(target, rep, log):
         say("   expected splats seen: %d (%s)" % (
             len(rep.expected_splats),
             ", ".join(r for _, r, _ in rep.expected_splats[:4])))
-    print_bench(rep)
+    print_bench(rep, bench)
     if rep.problems:
         say("   PROBLEMS:")
         for p in rep.problems:
@@ -172,10 +174,12 @@ def print_report(target, rep, log):
     say("   console log: %s" % log)
 
 
-def print_bench(rep):
+def print_bench(rep, bench=True):
     for name, fields in rep.stats:
         say("   %s: %s" % (name, "  ".join("%s=%s" % kv for kv in
                                           sorted(fields.items()))))
+    if not bench:
+        return
     if not rep.bench:
         say("   benchmark: this kernel prints no '# bench:' lines")
         return
@@ -244,7 +248,7 @@ def cmd_run():
     tree, kind = _which_tree()
     obj = kernel.build(tree, t, kind)
     rep, log, _ = kernel.boot(t, obj, extra_append=bench.append_arg())
-    print_report(t, rep, log)
+    print_report(t, rep, log, bench=False)
     try:
         brep = base_boot(tree, t)
         base_ok, base_bench = brep.ok, brep.bench
