@@ -7,13 +7,70 @@ processes pinned to CPU 0 pass a byte back and forth N times and it prints
 boots the patched and the base kernel with the same N and divides the two
 times.  Two boots under QEMU TCG on a shared machine: the ratio carries
 noise of several percent, over 20 % on a busy host, so it is shown, not
-judged.
+judged.  The instruction-counted boots below give the same comparison
+without the noise.
 """
+
+import os
+import re
+import shlex
 
 from common import HarnessError
 
 CTXSWITCH = "ctxswitch_user"
 ROUNDTRIPS = 40000  # 60-80 us each under TCG here: 2-3 s a boot
+
+# The instruction-counted comparison.  Under QEMU's -icount shift=0 the
+# guest clock advances 1 ns per instruction executed, so the ping-pong's
+# "ns" are instructions: the same kernel gives the same count to within a
+# few per round trip, whatever the host does.  It counts instructions,
+# not cycles (no cache or TLB cost), on one CPU (x86 secondary CPUs do
+# not come up under -icount here).  Two memory sizes: with the target's
+# memory the pipe pages are highmem, so every round trip also maps and
+# unmaps four of them with kmap_atomic(); with ICOUNT_LOWMEM_MB the
+# machine has no highmem and the round trip is system calls and context
+# switches only.  The torture test is cut to 1 s of guest time: under
+# -icount its default would take minutes.
+ICOUNT_APPEND = "migrate_disable_test.torture_seconds=1"
+ICOUNT_LOWMEM_MB = 768
+
+
+def icount_qemu(qemu, mem_mb=None):
+    """The target's QEMU machine options for an instruction-counted boot:
+    one CPU, -icount shift=0, and `mem_mb` MiB if given."""
+    args = shlex.split(qemu)
+    out, skip = [], False
+    for i, a in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if a in ("-smp", "-m", "-icount") and i + 1 < len(args):
+            skip = True
+            continue
+        if a in ("-accel",) and i + 1 < len(args) and \
+                not args[i + 1].startswith("tcg"):
+            raise HarnessError("instruction counting needs TCG, not "
+                               "-accel %s" % args[i + 1])
+        out.append(a)
+    if not out or not re.match(r"qemu-system-", os.path.basename(out[0])):
+        raise HarnessError("not a QEMU command: %r" % qemu)
+    out += ["-smp", "1", "-icount", "shift=0"]
+    m = mem_mb if mem_mb else _mem(args)
+    if m:
+        out += ["-m", str(m)]
+    return " ".join(shlex.quote(a) for a in out)
+
+
+def _mem(args):
+    for i, a in enumerate(args[:-1]):
+        if a == "-m":
+            return args[i + 1]
+    return None
+
+
+def target_mem(qemu):
+    """The memory size (MiB) a QEMU command gives, or "default"."""
+    return _mem(shlex.split(qemu)) or "default"
 
 
 def append_arg(n=ROUNDTRIPS):
@@ -56,6 +113,20 @@ def ratio(patched_bench, base_bench):
         raise HarnessError("the boots ran %d and %d round trips; compare "
                            "equal runs only" % (pn, bn))
     return pn, pns, bns, pns / bns
+
+
+def icount_lines(runs):
+    """Table lines of the instruction-counted comparison.  `runs` is a
+    list of (label, patched bench lines, base bench lines); a run that
+    cannot be compared raises HarnessError."""
+    out = ["  context switch, patched vs base, instructions counted (QEMU "
+           "-icount shift=0, 1 CPU, deterministic):"]
+    for label, patched, base in runs:
+        n, pins, bins, r = ratio(patched, base)
+        out.append("    %-34s patched %6d, base %6d instructions per "
+                   "round trip: patched/base %.4f (%+.2f%%)" %
+                   (label + ",", pins, bins, r, (r - 1) * 100))
+    return out
 
 
 def table(target, patched_bench, base_bench):

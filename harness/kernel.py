@@ -93,8 +93,9 @@ def read_log(target, log):
                           end_marker=END_MARKER)
 
 
-def boot(target, obj, label="boot", extra_append=""):
-    """Boot in QEMU; return (ktap.Report, console log path, seconds)."""
+def boot(target, obj, label="boot", extra_append="", qemu=None):
+    """Boot in QEMU; return (ktap.Report, console log path, seconds).
+    `qemu` replaces the target's machine options (bench.icount_qemu)."""
     image = os.path.join(obj, target.image)
     initrd = os.path.join(obj, "initramfs.cpio")
     for f in (image, initrd):
@@ -102,7 +103,7 @@ def boot(target, obj, label="boot", extra_append=""):
             raise HarnessError("%s: %s missing: build the target first" %
                                (target.name, f))
     log = os.path.join(obj, label + ".console.log")
-    cmd = target.qemu_cmd(image, initrd, extra_append)
+    cmd = target.qemu_cmd(image, initrd, extra_append, qemu)
     if shutil.which(cmd[0]) is None:
         raise HarnessError("%s not found: install it (make deps)" % cmd[0])
     say("[%s] %s in QEMU (timeout %ds; console: %s)" %

@@ -238,7 +238,38 @@ def base_boot(tree, target):
         target.name, "clean" if rep.ok else "PROBLEMS", log))
     for p in rep.problems:
         say("     - " + p)
-    return rep
+    return rep, obj
+
+
+def icount_compare(target, obj, base_obj):
+    """Boot both kernels with instruction counting, at the target's memory
+    and without highmem (bench.py); return the table lines and whether
+    every comparison was made.  Only the ping-pong line of these boots is
+    read: their KUnit results on one CPU are not judged (the main boots
+    above are)."""
+    say("")
+    say("run: both kernels again, instruction-counted (1 CPU, -icount), "
+        "for the context-switch comparison; their KUnit results are not "
+        "judged")
+    runs = []
+    try:
+        for mem, label in ((None, "%s MiB, pipe pages in highmem" %
+                            bench.target_mem(target.qemu)),
+                           (bench.ICOUNT_LOWMEM_MB, "%d MiB, no highmem" %
+                            bench.ICOUNT_LOWMEM_MB)):
+            got = []
+            for o in (obj, base_obj):
+                rep, _, _ = kernel.boot(
+                    target, o, label="icount-%s" % (mem or "target"),
+                    extra_append=bench.append_arg() + " " +
+                    bench.ICOUNT_APPEND,
+                    qemu=bench.icount_qemu(target.qemu, mem))
+                got.append(rep.bench)
+            runs.append((label, got[0], got[1]))
+        return bench.icount_lines(runs), True
+    except HarnessError as e:
+        return ["  context switch, instruction-counted: NOT MEASURED: %s" %
+                e], False
 
 
 def cmd_run():
@@ -249,17 +280,23 @@ def cmd_run():
     obj = kernel.build(tree, t, kind)
     rep, log, _ = kernel.boot(t, obj, extra_append=bench.append_arg())
     print_report(t, rep, log, bench=False)
+    base_obj = None
     try:
-        brep = base_boot(tree, t)
+        brep, base_obj = base_boot(tree, t)
         base_ok, base_bench = brep.ok, brep.bench
     except HarnessError as e:
         say("run: base kernel: %s" % e)
         base_ok, base_bench = False, []
     lines, compared = bench.table(t.name, rep.bench, base_bench)
+    if base_obj:
+        more, counted = icount_compare(t, obj, base_obj)
+    else:
+        more, counted = ["  context switch, instruction-counted: NOT "
+                         "MEASURED: no base kernel"], False
     say("")
-    for line in lines:
+    for line in lines + more:
         say(line)
-    ok = rep.ok and base_ok and compared
+    ok = rep.ok and base_ok and compared and counted
     say("")
     say("run: %s in %ds -- %s" % (MAIN_TARGET, time.time() - t0,
                                   "OK" if ok else "FAILED"))

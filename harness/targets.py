@@ -72,11 +72,12 @@ class Target:
         v.append("CC=ccache %sgcc" % cc)
         return v
 
-    def qemu_cmd(self, image, initrd, extra_append=""):
+    def qemu_cmd(self, image, initrd, extra_append="", qemu=None):
+        """`qemu` replaces the machine part of the description."""
         append = "console=%s panic=-1 %s %s" % (self.console,
                                                 self.get("append"),
                                                 extra_append)
-        return (shlex.split(self.qemu) +
+        return (shlex.split(qemu or self.qemu) +
                 ["-nographic", "-no-reboot", "-kernel", image,
                  "-initrd", initrd, "-append", " ".join(append.split())])
 

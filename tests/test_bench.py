@@ -71,3 +71,35 @@ class PingPong(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class InstructionCounted(unittest.TestCase):
+    QEMU = "qemu-system-i386 -accel tcg -M pc -cpu qemu32 -smp 2 -m 2048"
+
+    def test_machine_options_become_one_cpu_with_icount(self):
+        self.assertEqual(bench.icount_qemu(self.QEMU),
+                         "qemu-system-i386 -accel tcg -M pc -cpu qemu32 "
+                         "-smp 1 -icount shift=0 -m 2048")
+        self.assertTrue(bench.icount_qemu(self.QEMU, 768).endswith(
+            "-smp 1 -icount shift=0 -m 768"))
+        self.assertEqual(bench.target_mem(self.QEMU), "2048")
+
+    def test_kvm_and_non_qemu_commands_are_refused(self):
+        with self.assertRaisesRegex(HarnessError, "needs TCG"):
+            bench.icount_qemu("qemu-system-i386 -accel kvm -m 2048")
+        with self.assertRaisesRegex(HarnessError, "not a QEMU command"):
+            bench.icount_qemu("sh -c true")
+
+    def test_table_lines_from_real_instruction_counted_boots(self):
+        patched = bench_lines("i386-icount-patched.log")[1]
+        base = bench_lines("i386-icount-base.log")[1]
+        lines = bench.icount_lines([("2048 MiB, pipe pages in highmem",
+                                     patched, base)])
+        self.assertIn("-icount", lines[0])
+        self.assertIn("patched  11095, base  10721 instructions", lines[1])
+        self.assertIn("patched/base 1.0349 (+3.49%)", lines[1])
+
+    def test_a_boot_without_the_line_is_not_compared(self):
+        patched = bench_lines("i386-icount-patched.log")[1]
+        with self.assertRaisesRegex(HarnessError, "base boot: 0 "):
+            bench.icount_lines([("x", patched, [])])
