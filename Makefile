@@ -12,7 +12,7 @@ T ?= i386-highmem
 
 export TARBALL MIRROR BUILD_DIR CACHE_DIR JOBS TREE ONLY BISECT FORCE
 
-.PHONY: run check deps base tree export build boot host-test bisect-full judge
+.PHONY: run check deps base tree export build boot host-test bisect-full cross judge
 run:
 	@$(PY) run
 check:
@@ -33,5 +33,7 @@ host-test:
 	@$(PY) host-test
 bisect-full: deps
 	@$(PY) bisect-full
+cross: deps
+	@$(PY) cross
 judge:
 	@$(PY) judge $(LOG) $(T)

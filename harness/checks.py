@@ -106,7 +106,9 @@ def _changed_files(tree, rev):
 
 
 def _object_dirs(files, srcarch):
-    """Build directories a patch's changes can affect (objects mode)."""
+    """Build directories a patch's changes can affect (objects mode).
+    Another architecture's files affect nothing here."""
+    files = [f for f in files if _arch_of(f) in (None, srcarch)]
     if any(_HEADER.search(f) or f.endswith(("Kconfig", "Makefile", "Kbuild"))
            for f in files):
         return [d.format(srcarch=srcarch) + "/" for d in _TOP_DIRS]
@@ -209,10 +211,14 @@ def _touched_c_files(tree):
     return sorted(f for f in files if f.endswith(".c"))
 
 
+def _arch_of(path):
+    m = re.match(r"^arch/([^/]+)/", path)
+    return m.group(1) if m else None
+
+
 def _applies(target, path):
     """A file under arch/X/ only compiles for X."""
-    m = re.match(r"^arch/([^/]+)/", path)
-    return not m or m.group(1) == _srcarch(target)
+    return _arch_of(path) in (None, _srcarch(target))
 
 
 def _compile_one(tree, obj, target, path, log, sparse):
@@ -229,9 +235,10 @@ def _compile_one(tree, obj, target, path, log, sparse):
     return rc, text, built
 
 
-def _prepare(tree, obj, target, log):
-    """allmodconfig + fragments and `make prepare`, redone only when the
-    target description or its fragments change."""
+def _prepare(tree, obj, target, log, absent_ok=()):
+    """base_config + fragments and `make prepare`, redone only when the
+    target description or its fragments change.  Options of `absent_ok`
+    (those the series adds) may be missing: for the base tree."""
     h = hashlib.sha256(repr(sorted(target.keys.items())).encode())
     for frag in target.fragment_list:
         with open(kconfig.fragment_path(frag), "rb") as f:
@@ -239,7 +246,7 @@ def _prepare(tree, obj, target, log):
     marker = os.path.join(obj, ".prepared-" + h.hexdigest()[:16])
     if os.path.exists(marker):
         return
-    kernel.configure(tree, obj, target, log)
+    kernel.configure(tree, obj, target, log, absent_ok)
     cmd = (["make", "-C", tree, "O=" + obj, "-j" + jobs()] +
            target.make_vars() + ["prepare", "modules_prepare"])
     if run_logged(cmd, log, target.name + " prepare", env=ccache_env(),
@@ -259,8 +266,9 @@ def compile_test(series_tree, base_tree, tally, sparse_targets=()):
             tally.add("sparse", "C=2", "skip",
                       "the series touches no .c file")
         return
-    touched_arches = {m.group(1) for m in
-                      (re.match(r"^arch/([^/]+)/", f) for f in files) if m}
+    touched_arches = {_arch_of(f) for f in files} - {None}
+    new = kconfig.added_symbols(run(["git", "diff", "base", "HEAD", "--",
+                                     "*Kconfig*"], cwd=series_tree))
     for t in (targets_mod.load(n) for n in targets_mod.names()):
         if t.get("role") != "compile":
             continue
@@ -274,8 +282,9 @@ def compile_test(series_tree, base_tree, tally, sparse_targets=()):
         for which, tr in (("base", base_tree), ("series", series_tree)):
             objs[which] = os.path.join(build_dir(), "out", "allmod-" + which,
                                        t.name)
-            _prepare(tr, objs[which], t, os.path.join(objs[which],
-                                                      "prepare.log"))
+            _prepare(tr, objs[which], t,
+                     os.path.join(objs[which], "prepare.log"),
+                     new if which == "base" else ())
         passes = [False] + ([True] if t.name in sparse_targets else [])
         for f in mine:
             for sp in passes:
@@ -309,3 +318,53 @@ def compile_test(series_tree, base_tree, tally, sparse_targets=()):
                     tally.add(area, name, "fail" if new else "pass",
                               "; ".join("%s: %s" % (w[0], w[2])
                                         for w in new[:3]))
+
+
+# --- full cross builds (make cross) ---------------------------------------
+
+def cross_targets():
+    """Targets that `make check` only compile-tests (the touched files),
+    and `make cross` builds in full: `cross = yes`."""
+    return [t for t in (targets_mod.load(n) for n in targets_mod.names())
+            if t.get("cross") == "yes"]
+
+
+def cross(tree, s, tally):
+    """A full kernel of every cross target at each patch that touches its
+    architecture, and at the last patch."""
+    revs = run(["git", "rev-list", "--reverse", "base..HEAD"],
+               cwd=tree).split()
+    if not revs:
+        tally.add("cross", "series", "skip", "the series is empty")
+        return
+    try:
+        for t in cross_targets():
+            arch = _srcarch(t)
+            todo = [(i, rev, p) for i, (rev, p) in
+                    enumerate(zip(revs, s.patches), 1)
+                    if any(_arch_of(f) == arch
+                           for f in _changed_files(tree, rev))]
+            if not todo or todo[-1][0] != len(revs):
+                todo.append((len(revs), revs[-1], s.patches[-1]))
+            obj = kernel.outdir(t, "cross")
+            say("cross: %s at %d patch(es): %s" % (
+                t.name, len(todo), ", ".join(str(i) for i, _, _ in todo)))
+            for i, rev, p in todo:
+                run(["git", "checkout", "-q", "--detach", rev], cwd=tree)
+                log = os.path.join(obj, "patch-%04d.log" % i)
+                name = "%s [%s]" % (p, t.name)
+                try:
+                    kernel.configure(tree, obj, t, log)
+                except HarnessError as e:
+                    tally.add("cross", name, "fail", str(e))
+                    continue
+                cmd = (["make", "-C", tree, "O=" + obj, "-j" + jobs()] +
+                       t.make_vars() + ["vmlinux"])
+                rc = run_logged(cmd, log, "%d/%d %s" % (i, len(revs),
+                                                        t.name),
+                                env=ccache_env(), append=True)
+                tally.add("cross", name, "fail" if rc else "pass",
+                          ("build failed, log: %s\n%s" % (log, tail(log, 10)))
+                          if rc else "vmlinux")
+    finally:
+        run(["git", "checkout", "-q", "series"], cwd=tree)

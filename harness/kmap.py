@@ -447,6 +447,16 @@ def main(argv):
             rep = kernel.read_log(t, args[0])
             print_report(t, rep, args[0])
             return 0 if rep.ok else 1
+        elif cmd == "cross":
+            deps()
+            tally = Tally()
+            tree, s = generated_tree("series")
+            checks.cross(tree, s, tally)
+            for area, name, _, detail in tally.failures():
+                say("FAILED: %s -- %s" % (name, detail.splitlines()[0]))
+            say("%d passed, %d failed" % (tally.count("pass"),
+                                          tally.count("fail")))
+            return 1 if tally.failures() else 0
         elif cmd == "bisect-full":
             tally = Tally()
             tree, s = generated_tree("series")

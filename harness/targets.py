@@ -16,7 +16,14 @@ Keys of the [target] section:
   guest_cc         compiler for the guest's /init
   highmem          yes: the boot log must show highmem
   timeout          seconds a boot may take
-  matrix           no: leave it out of `make check`
+  matrix           no: leave it out of the matrix of `make check`
+  role             compile: `make check` compiles the .c files the series
+                   touches for it (base and series, warnings compared)
+                   instead of building a kernel
+  only_if_touched  with role compile: only when the series touches
+                   arch/<this>/
+  cross            yes: `make cross` builds a full kernel of it at every
+                   patch that touches its architecture and at the last
 """
 
 import configparser

@@ -87,6 +87,11 @@ class BisectObjects(unittest.TestCase):
         self.assertIn("kernel/", dirs)
         self.assertIn("arch/arm/", dirs)
 
+    def test_another_architectures_change_builds_nothing(self):
+        files = ["arch/mips/include/asm/highmem.h", "arch/mips/mm/init.c"]
+        self.assertEqual(checks._object_dirs(files, "x86"), [])
+        self.assertIn("mm/", checks._object_dirs(files, "mips"))
+
     def test_documentation_only_builds_nothing(self):
         self.assertEqual(checks._object_dirs(["Documentation/vm/x.rst"],
                                              "x86"), [])
