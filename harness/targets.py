@@ -24,6 +24,7 @@ Keys of the [target] section:
                    arch/<this>/
   cross            yes: `make cross` builds a full kernel of it at every
                    patch that touches its architecture and at the last
+                   (matrix and cross are not inherited)
 """
 
 import configparser
@@ -105,6 +106,7 @@ def _read(name, seen=()):
     if "inherit" in own:
         keys = dict(_read(own["inherit"], seen + (name,)).keys)
         keys.pop("matrix", None)
+        keys.pop("cross", None)
     keys.update(own)
     if "add_fragments" in own:
         keys["fragments"] = (keys.get("fragments", "") + " " +
