@@ -247,8 +247,11 @@ def _prepare(tree, obj, target, log, absent_ok=()):
     if os.path.exists(marker):
         return
     kernel.configure(tree, obj, target, log, absent_ok)
+    with open(os.path.join(obj, ".config")) as f:
+        modules = "\nCONFIG_MODULES=y\n" in f.read()
     cmd = (["make", "-C", tree, "O=" + obj, "-j" + jobs()] +
-           target.make_vars() + ["prepare", "modules_prepare"])
+           target.make_vars() + ["prepare"] +
+           (["modules_prepare"] if modules else []))
     if run_logged(cmd, log, target.name + " prepare", env=ccache_env(),
                   append=True):
         raise HarnessError("%s: make prepare failed; log: %s\n%s" %
@@ -267,8 +270,9 @@ def compile_test(series_tree, base_tree, tally, sparse_targets=()):
                       "the series touches no .c file")
         return
     touched_arches = {_arch_of(f) for f in files} - {None}
-    new = kconfig.added_symbols(run(["git", "diff", "base", "HEAD", "--",
-                                     "*Kconfig*"], cwd=series_tree))
+    # Options the series adds may be missing in the base tree's config.
+    added = kconfig.added_symbols(run(["git", "diff", "base", "HEAD", "--",
+                                       "*Kconfig*"], cwd=series_tree))
     for t in (targets_mod.load(n) for n in targets_mod.names()):
         if t.get("role") != "compile":
             continue
@@ -279,12 +283,17 @@ def compile_test(series_tree, base_tree, tally, sparse_targets=()):
         if not mine:
             continue
         objs = {}
-        for which, tr in (("base", base_tree), ("series", series_tree)):
-            objs[which] = os.path.join(build_dir(), "out", "allmod-" + which,
-                                       t.name)
-            _prepare(tr, objs[which], t,
-                     os.path.join(objs[which], "prepare.log"),
-                     new if which == "base" else ())
+        try:
+            for which, tr in (("base", base_tree), ("series", series_tree)):
+                objs[which] = os.path.join(build_dir(), "out",
+                                           "allmod-" + which, t.name)
+                _prepare(tr, objs[which], t,
+                         os.path.join(objs[which], "prepare.log"),
+                         added if which == "base" else ())
+        except HarnessError as e:
+            tally.add("compile", "%s: configure and prepare" % t.name,
+                      "fail", str(e))
+            continue
         passes = [False] + ([True] if t.name in sparse_targets else [])
         for f in mine:
             for sp in passes:
