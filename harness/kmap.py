@@ -416,6 +416,19 @@ def cmd_check(only=None):
     return 1 if fails else 0
 
 
+def series_pass(check):
+    """Run one series check (make cross, make bisect-full) on a fresh
+    series tree; print its failures and counts."""
+    tally = Tally()
+    tree, s = generated_tree("series")
+    check(tree, s, tally)
+    for area, name, _, detail in tally.failures():
+        say("FAILED: %s -- %s" % (name, detail.splitlines()[0]))
+    say("%d passed, %d failed, %d skipped" % (
+        tally.count("pass"), tally.count("fail"), tally.count("skip")))
+    return 1 if tally.failures() else 0
+
+
 def main(argv):
     if not argv:
         print(__doc__)
@@ -449,21 +462,10 @@ def main(argv):
             return 0 if rep.ok else 1
         elif cmd == "cross":
             deps()
-            tally = Tally()
-            tree, s = generated_tree("series")
-            checks.cross(tree, s, tally)
-            for area, name, _, detail in tally.failures():
-                say("FAILED: %s -- %s" % (name, detail.splitlines()[0]))
-            say("%d passed, %d failed" % (tally.count("pass"),
-                                          tally.count("fail")))
-            return 1 if tally.failures() else 0
+            return series_pass(checks.cross)
         elif cmd == "bisect-full":
-            tally = Tally()
-            tree, s = generated_tree("series")
-            checks.bisect(tree, s, tally, "full")
-            say("%d passed, %d failed" % (tally.count("pass"),
-                                          tally.count("fail")))
-            return 1 if tally.failures() else 0
+            return series_pass(lambda tree, s, tally:
+                               checks.bisect(tree, s, tally, "full"))
         else:
             print(__doc__)
             return 2
