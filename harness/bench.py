@@ -129,6 +129,29 @@ def icount_lines(runs):
     return out
 
 
+MAP_1CPU = "kmap_map_unmap_1cpu"
+
+
+def icount_map_line(patched_bench):
+    """The single-CPU map+unmap benchmark of an instruction-counted boot
+    of the patched kernel (highmem page): the same loop's instructions
+    per pair for the three kinds, and their ratios."""
+    lines = [f for name, f in patched_bench if name == MAP_1CPU]
+    if len(lines) != 1:
+        raise HarnessError("instruction-counted boot: %d '# bench: %s' "
+                           "lines, expected one" % (len(lines), MAP_1CPU))
+    what = "instruction-counted " + MAP_1CPU
+    local, atomic, kmap = (_number(lines[0], k, what) / 1000.0
+                           for k in ("local_ps", "atomic_ps", "kmap_ps"))
+    if min(local, atomic, kmap) <= 0:
+        raise HarnessError("%s: a kind took no instructions" % what)
+    return ("  map+unmap of a highmem page, one CPU, instructions counted "
+            "(same boot): kmap_local %.0f, kmap_atomic %.0f, kmap() %.0f "
+            "per pair and loop turn: kmap_local/kmap_atomic %.2f, "
+            "kmap()/kmap_local %.2f" % (local, atomic, kmap, local / atomic,
+                                        kmap / local))
+
+
 def table(target, patched_bench, base_bench):
     """(lines of the benchmark table, whether the base comparison was
     made)."""

@@ -99,6 +99,14 @@ class InstructionCounted(unittest.TestCase):
         self.assertIn("patched  11095, base  10721 instructions", lines[1])
         self.assertIn("patched/base 1.0349 (+3.49%)", lines[1])
 
+    def test_map_unmap_line_from_a_real_instruction_counted_boot(self):
+        patched = bench_lines("i386-icount-patched.log")[1]
+        line = bench.icount_map_line(patched)
+        self.assertIn("kmap_local 200, kmap_atomic 152, kmap() 231", line)
+        self.assertIn("kmap_local/kmap_atomic 1.32", line)
+        with self.assertRaisesRegex(HarnessError, "0 '# bench: kmap_map"):
+            bench.icount_map_line(bench_lines("i386-icount-base.log")[1])
+
     def test_a_boot_without_the_line_is_not_compared(self):
         patched = bench_lines("i386-icount-patched.log")[1]
         with self.assertRaisesRegex(HarnessError, "base boot: 0 "):
