@@ -331,6 +331,43 @@ def compile_test(series_tree, base_tree, tally, sparse_targets=()):
                                         for w in new[:3]))
 
 
+# --- no private kmap_atomic code left ------------------------------------
+
+# The per-architecture kmap_atomic machinery of 5.10: its functions, its
+# per-CPU index, its PTE pointer and kmap_types.h.  Once the series is
+# applied no file may use them.  An architecture listed in
+# LEFTOVER_EXCEPTIONS may keep them (the cover letter must say why);
+# none does.
+LEFTOVER_PATTERNS = (
+    (r"kmap_atomic_high|kunmap_atomic_high", "private kmap_atomic code"),
+    (r"kmap_atomic_idx", "per-CPU kmap_atomic index"),
+    (r"\bkmap_pte\b", "private pointer to the kmap_atomic PTEs"),
+    (r"KM_TYPE_NR|kmap_types\.h", "kmap_types.h"),
+)
+LEFTOVER_EXCEPTIONS = ()
+
+
+def leftover_lines(grep_output, exceptions=LEFTOVER_EXCEPTIONS):
+    """`git grep -n` lines (path:line:text) not under an excepted arch."""
+    return [l for l in grep_output.splitlines()
+            if l and _arch_of(l.split(":", 1)[0]) not in exceptions]
+
+
+def leftovers(tree, tally):
+    """grep the patched tree (not Documentation/) for the machinery."""
+    for pat, what in LEFTOVER_PATTERNS:
+        p = subprocess.run(["git", "grep", "-n", "-E", pat, "--", ".",
+                            ":!Documentation"], cwd=tree,
+                           capture_output=True, text=True)
+        if p.returncode not in (0, 1):
+            raise HarnessError("git grep failed in %s: %s" %
+                               (tree, p.stderr.strip()))
+        found = leftover_lines(p.stdout)
+        tally.add("leftovers", "%s (%s)" % (what, pat),
+                  "fail" if found else "pass",
+                  "\n".join(found[:10]) if found else "")
+
+
 # --- full cross builds (make cross) ---------------------------------------
 
 def cross_targets():

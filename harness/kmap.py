@@ -387,6 +387,7 @@ def cmd_check(only=None):
         tally.add("series", "apply + export reproduces patches/",
                   "fail" if work else "pass", work)
         checks.checkpatch(tree, s, tally)
+        checks.leftovers(tree, tally)
         checks.bisect(tree, s, tally, os.environ.get("BISECT") or "auto")
         # The bisect build left a configured x86_64 directory of this tree.
         zerocost.check(tree, tally, kernel.outdir(

@@ -1,13 +1,14 @@
 """checkpatch judging, warning comparison, bisect object selection."""
 
 import os
+import subprocess
 import tempfile
 import unittest
 
 import helpers  # noqa: F401
 
 import checks
-from common import HarnessError
+from common import HarnessError, Tally
 
 CP_OUT = """\
 WARNING:FILE_PATH_CHANGES: added, moved or deleted file(s), does MAINTAINERS need updating?
@@ -106,3 +107,49 @@ class BisectObjects(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Leftovers(unittest.TestCase):
+    """The grep for private kmap_atomic code, on a throw-away git tree."""
+
+    def tree(self, files):
+        d = tempfile.mkdtemp()
+        for path, text in files.items():
+            os.makedirs(os.path.join(d, os.path.dirname(path)), exist_ok=True)
+            with open(os.path.join(d, path), "w") as f:
+                f.write(text)
+        for cmd in (["init", "-q"], ["add", "."],
+                    ["-c", "user.name=t", "-c", "user.email=t@t",
+                     "commit", "-q", "-m", "t"]):
+            subprocess.run(["git"] + cmd, cwd=d, check=True)
+        return d
+
+    def run_check(self, files):
+        tally = Tally()
+        checks.leftovers(self.tree(files), tally)
+        return {name: (st, detail) for _, name, st, detail in tally.rows}
+
+    def test_clean_tree_passes(self):
+        res = self.run_check({
+            "mm/highmem.c": "static pte_t *__kmap_pte;\n",
+            "Documentation/x.rst": "KM_TYPE_NR * NR_CPUS\n"})
+        self.assertEqual({st for st, _ in res.values()}, {"pass"})
+        self.assertEqual(len(res), len(checks.LEFTOVER_PATTERNS))
+
+    def test_private_code_is_found_and_named(self):
+        res = self.run_check({
+            "arch/foo/mm/highmem.c": "void *kmap_atomic_high_prot(void)\n",
+            "arch/foo/include/asm/fixmap.h":
+                "#include <asm/kmap_types.h>\n",
+            "arch/bar/mm/init.c": "pte_t *kmap_pte;\n"})
+        fails = {n: d for n, (st, d) in res.items() if st == "fail"}
+        self.assertEqual(len(fails), 3)
+        text = "\n".join(fails.values())
+        self.assertIn("arch/foo/mm/highmem.c:1:", text)
+        self.assertIn("arch/bar/mm/init.c:1:", text)
+
+    def test_exceptions_are_per_architecture(self):
+        lines = ("arch/foo/mm/highmem.c:3:kunmap_atomic_high(x);\n"
+                 "arch/bar/mm/highmem.c:4:kunmap_atomic_high(y);\n")
+        self.assertEqual(checks.leftover_lines(lines, ("foo",)),
+                         ["arch/bar/mm/highmem.c:4:kunmap_atomic_high(y);"])
