@@ -115,12 +115,15 @@ def tail(path, n=15):
 class Tally:
     """Counts results for the closing 'N passed, N failed' line."""
 
-    def __init__(self):
+    def __init__(self, quiet=False):
         self.rows = []
+        self.quiet = quiet
 
     def add(self, area, name, status, detail=""):
         assert status in ("pass", "fail", "skip")
         self.rows.append((area, name, status, detail))
+        if self.quiet:
+            return
         mark = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}[status]
         say("  %-4s %s: %s%s" % (mark, area, name,
                                  (" -- " + detail) if detail else ""))

@@ -125,7 +125,7 @@ class Leftovers(unittest.TestCase):
         return d
 
     def run_check(self, files):
-        tally = Tally()
+        tally = Tally(quiet=True)
         checks.leftovers(self.tree(files), tally)
         return {name: (st, detail) for _, name, st, detail in tally.rows}
 
