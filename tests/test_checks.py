@@ -105,15 +105,13 @@ class BisectObjects(unittest.TestCase):
                                              "x86"), [])
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class Leftovers(unittest.TestCase):
     """The grep for private kmap_atomic code, on a throw-away git tree."""
 
     def tree(self, files):
-        d = tempfile.mkdtemp()
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        d = tmp.name
         for path, text in files.items():
             os.makedirs(os.path.join(d, os.path.dirname(path)), exist_ok=True)
             with open(os.path.join(d, path), "w") as f:
@@ -153,3 +151,7 @@ class Leftovers(unittest.TestCase):
                  "arch/bar/mm/highmem.c:4:kunmap_atomic_high(y);\n")
         self.assertEqual(checks.leftover_lines(lines, ("foo",)),
                          ["arch/bar/mm/highmem.c:4:kunmap_atomic_high(y);"])
+
+
+if __name__ == "__main__":
+    unittest.main()
