@@ -31,11 +31,8 @@ ROUNDTRIPS = 40000  # 60-80 us each under TCG here: 2-3 s a boot
 # machine has no highmem and the round trip is system calls and context
 # switches only.  The torture test is cut to 1 s of guest time: under
 # -icount its default would take minutes.  The ping-pong starts at the
-# same guest time, ICOUNT_START_S, in both kernels (guest/init.c
-# pingpong_wait()): past 4.3 s the TSC exceeds 2^32 and every
-# sched_clock() takes a longer multiply, and the patched kernel, with
-# more KUnit suites, reaches /init after that point while the base
-# reaches it before.
+# same guest time, ICOUNT_START_S, in both kernels: see pingpong_wait()
+# in guest/init.c for why that matters.
 ICOUNT_START_S = 10
 ICOUNT_APPEND = ("migrate_disable_test.torture_seconds=1 "
                  "kmap_local.pingpong_at=%d" % ICOUNT_START_S)
