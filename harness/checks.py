@@ -5,12 +5,13 @@ import hashlib
 import os
 import re
 import subprocess
+import time
 
 import kconfig
 import kernel
 import targets as targets_mod
-from common import (HarnessError, REPO, build_dir, ccache_env, jobs, run,
-                    run_logged, say, tail)
+from common import (HarnessError, REPO, TIMING, build_dir, ccache_env, jobs,
+                    run, run_logged, say, tail)
 
 ALLOW = os.path.join(REPO, "patches", "checkpatch.allow")
 _CP_MSG = re.compile(r"^(ERROR|WARNING|CHECK):(\w+): (.*)$")
@@ -150,6 +151,7 @@ def bisect(tree, s, tally, mode="auto"):
         for i, (rev, p) in enumerate(zip(revs, s.patches), 1):
             run(["git", "checkout", "-q", "--detach", rev], cwd=tree)
             files = _changed_files(tree, rev)
+            t_patch = time.time()
             for t in tgts:
                 obj = kernel.outdir(t, "bisect")
                 log = os.path.join(obj, "patch-%04d.log" % i)
@@ -171,6 +173,7 @@ def bisect(tree, s, tally, mode="auto"):
                           ("build failed, log: %s\n%s" % (log, tail(log, 10)))
                           if rc else ("vmlinux" if what == ["vmlinux"]
                                       else "objects"))
+            TIMING.add("  bisect patch %d/%d" % (i, len(revs)), time.time() - t_patch)
     finally:
         run(["git", "checkout", "-q", "series"], cwd=tree)
 
@@ -289,14 +292,16 @@ def compile_test(series_tree, base_tree, tally, sparse_targets=()):
             for which, tr in (("base", base_tree), ("series", series_tree)):
                 objs[which] = os.path.join(build_dir(), "out",
                                            "allmod-" + which, t.name)
-                _prepare(tr, objs[which], t,
-                         os.path.join(objs[which], "prepare.log"),
-                         added if which == "base" else ())
+                with TIMING.step("compile %s: prepare %s" % (t.name, which)):
+                    _prepare(tr, objs[which], t,
+                             os.path.join(objs[which], "prepare.log"),
+                             added if which == "base" else ())
         except HarnessError as e:
             tally.add("compile", "%s: configure and prepare" % t.name,
                       "fail", str(e))
             continue
         passes = [False] + ([True] if t.name in sparse_targets else [])
+        t_files = time.time()
         for f in mine:
             for sp in passes:
                 area = "sparse" if sp else "compile"
@@ -329,6 +334,9 @@ def compile_test(series_tree, base_tree, tally, sparse_targets=()):
                     tally.add(area, name, "fail" if new else "pass",
                               "; ".join("%s: %s" % (w[0], w[2])
                                         for w in new[:3]))
+        TIMING.add("compile %s: %d files%s" % (
+            t.name, len(mine), " + sparse" if len(passes) > 1 else ""),
+            time.time() - t_files)
 
 
 # --- no private kmap_atomic code left ------------------------------------

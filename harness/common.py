@@ -133,3 +133,37 @@ class Tally:
 
     def failures(self):
         return [r for r in self.rows if r[2] == "fail"]
+
+
+class Timing:
+    """Wall-clock seconds per step of a run, for the table `make check`
+    prints at its end (and keeps in build/logs/timing.txt)."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, step, secs):
+        self.rows.append((step, secs))
+
+    def step(self, name):
+        timing = self
+
+        class _Step:
+            def __enter__(self):
+                self.t0 = time.time()
+                return self
+
+            def __exit__(self, *exc):
+                timing.add(name, time.time() - self.t0)
+                return False
+        return _Step()
+
+    def lines(self, total=None):
+        out = ["%-52s %8s" % ("step", "seconds")]
+        out += ["%-52s %8d" % (n[:52], s) for n, s in self.rows]
+        if total is not None:
+            out.append("%-52s %8d" % ("total", total))
+        return out
+
+
+TIMING = Timing()

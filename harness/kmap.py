@@ -32,7 +32,8 @@ import kernel  # noqa: E402
 import series  # noqa: E402
 import targets  # noqa: E402
 import zerocost  # noqa: E402
-from common import HarnessError, REPO, Tally, build_dir, run, say  # noqa
+from common import (HarnessError, REPO, TIMING, Tally, build_dir, run,  # noqa
+                    say)
 
 MAIN_TARGET = "i386-highmem"
 
@@ -339,7 +340,8 @@ def matrix(tree, tally):
         if t.get("role") == "compile":
             continue
         try:
-            obj = kernel.build(tree, t)
+            with TIMING.step("matrix build %s" % t.name):
+                obj = kernel.build(tree, t)
         except HarnessError as e:
             tally.add("build", t.name, "fail", str(e))
             continue
@@ -347,7 +349,8 @@ def matrix(tree, tally):
         if not t.boots:
             continue
         try:
-            rep, log, secs = kernel.boot(t, obj)
+            with TIMING.step("matrix boot %s" % t.name):
+                rep, log, secs = kernel.boot(t, obj)
         except HarnessError as e:
             tally.add("boot", t.name, "fail", str(e))
             continue
@@ -372,11 +375,14 @@ def cmd_check(only=None):
     parts = only.split(",") if only else ["host", "series", "matrix"]
     if "host" in parts:
         say("== host tests")
-        host_tests(tally)
+        with TIMING.step("host tests"):
+            host_tests(tally)
     if "series" in parts or "matrix" in parts:
         try:
-            deps()
-            tree, s = generated_tree("series")
+            with TIMING.step("set-up: packages"):
+                deps()
+            with TIMING.step("set-up: base and series tree"):
+                tree, s = generated_tree("series")
         except HarnessError as e:
             tally.add("setup", "packages, base and series tree", "fail",
                       str(e))
@@ -386,16 +392,21 @@ def cmd_check(only=None):
         work = series.unexported_work(tree)
         tally.add("series", "apply + export reproduces patches/",
                   "fail" if work else "pass", work)
-        checks.checkpatch(tree, s, tally)
-        checks.leftovers(tree, tally)
-        checks.bisect(tree, s, tally, os.environ.get("BISECT") or "auto")
+        with TIMING.step("series: checkpatch"):
+            checks.checkpatch(tree, s, tally)
+        with TIMING.step("series: leftovers"):
+            checks.leftovers(tree, tally)
+        with TIMING.step("series: bisect build"):
+            checks.bisect(tree, s, tally, os.environ.get("BISECT") or "auto")
         # The bisect build left a configured x86_64 directory of this tree.
-        zerocost.check(tree, tally, kernel.outdir(
-            targets.load(zerocost.TARGET), "bisect"))
+        with TIMING.step("series: zero cost on x86_64"):
+            zerocost.check(tree, tally, kernel.outdir(
+                targets.load(zerocost.TARGET), "bisect"))
         base_tree = None
         if s.patches:
-            base_tree = os.path.join(build_dir(), "trees", "base")
-            base.clone_base(base_tree)
+            with TIMING.step("set-up: base tree"):
+                base_tree = os.path.join(build_dir(), "trees", "base")
+                base.clone_base(base_tree)
         checks.compile_test(tree, base_tree, tally,
                             sparse_targets=("allmod-x86_64", "allmod-i386"))
     if "matrix" in parts:
@@ -413,6 +424,14 @@ def cmd_check(only=None):
     with open(summary, "w") as f:
         for r in tally.rows:
             f.write("%s\t%s\t%s\t%s\n" % r)
+    timing = os.path.join(build_dir(), "logs", "timing.txt")
+    lines = TIMING.lines(time.time() - t0)
+    with open(timing, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    say("")
+    say("time per step (kept in %s):" % timing)
+    for line in lines:
+        say("  " + line)
     say("check: %ds; per-item results in %s" % (time.time() - t0, summary))
     say("%d passed, %d failed, %d skipped" % (
         tally.count("pass"), tally.count("fail"), tally.count("skip")))
