@@ -92,6 +92,9 @@ def checkpatch(tree, s, tally):
 
 BISECT_TARGETS = ("i386-highmem", "x86_64")
 _HEADER = re.compile(r"(^|/)include/|\.h$")
+# A header in an include/ directory may be included from anywhere; any
+# other header only by the files of its own directory (kernel/sched/sched.h).
+_GLOBAL_HEADER = re.compile(r"(^|/)include/")
 # Top-level directories kbuild descends into for the kernel proper.
 _TOP_DIRS = ("init", "kernel", "mm", "fs", "ipc", "security", "crypto",
              "block", "lib", "drivers", "net", "arch/{srcarch}")
@@ -106,16 +109,24 @@ def _changed_files(tree, rev):
                 rev], cwd=tree).split()
 
 
-def _object_dirs(files, srcarch):
+def _object_dirs(files, srcarch, fresh=False):
     """Build directories a patch's changes can affect (objects mode).
-    Another architecture's files affect nothing here."""
+    Another architecture's files affect nothing here.
+
+    Once the build directory holds the previous patch's objects, a header
+    change builds every directory: make recompiles exactly the objects that
+    depend on it.  In a `fresh` directory (the first patch built there) the
+    other objects are still the base's, which builds: only the directories
+    of the changed files are built then, unless a change (a header under
+    include/, a Kconfig or Makefile) can reach any of them."""
     files = [f for f in files if _arch_of(f) in (None, srcarch)]
-    if any(_HEADER.search(f) or f.endswith(("Kconfig", "Makefile", "Kbuild"))
-           for f in files):
+    everywhere = (_GLOBAL_HEADER if fresh else _HEADER)
+    if any(everywhere.search(f) or os.path.basename(f).startswith(
+            ("Kconfig", "Makefile", "Kbuild")) for f in files):
         return [d.format(srcarch=srcarch) + "/" for d in _TOP_DIRS]
     dirs = set()
     for f in files:
-        if f.endswith((".c", ".S")):
+        if f.endswith((".c", ".S", ".h")):
             dirs.add(os.path.dirname(f) + "/")
     return sorted(dirs)
 
@@ -136,29 +147,31 @@ def bisect(tree, s, tally, mode="auto"):
                            (tree, len(revs), len(s.patches)))
     boundaries = {parts[-1] for _, parts in s.parts()}
     boundaries.add(s.patches[-1])
-    # Build in the series tree itself, one commit after the other, so the
-    # objects ccache keeps are the ones the matrix builds reuse; the tree
-    # is put back on its branch at the end.
+    # Build in the series tree itself, one commit after the other, and in
+    # the matrix build directories of these targets: after the last patch
+    # the matrix finds its kernels built.  The tree is put back on its
+    # branch at the end.
     tgts = [targets_mod.load(n) for n in BISECT_TARGETS]
     say("bisect: %d patches x %s, mode %s (full kernels linked at: %s)" %
         (len(revs), ", ".join(BISECT_TARGETS), mode,
          "every patch" if mode == "full" else ", ".join(sorted(boundaries))))
+    fresh = {}
     for t in tgts:
-        kernel.configure(tree, kernel.outdir(t, "bisect"), t,
-                         os.path.join(kernel.outdir(t, "bisect"),
-                                      "build.log"))
+        obj = kernel.outdir(t, "series")
+        fresh[t.name] = not os.path.exists(os.path.join(obj, "vmlinux"))
+        kernel.configure(tree, obj, t, os.path.join(obj, "bisect.log"))
     try:
         for i, (rev, p) in enumerate(zip(revs, s.patches), 1):
             run(["git", "checkout", "-q", "--detach", rev], cwd=tree)
             files = _changed_files(tree, rev)
             t_patch = time.time()
             for t in tgts:
-                obj = kernel.outdir(t, "bisect")
+                obj = kernel.outdir(t, "series")
                 log = os.path.join(obj, "patch-%04d.log" % i)
                 if mode == "full" or p in boundaries:
                     what = ["vmlinux"]
                 else:
-                    what = _object_dirs(files, _srcarch(t))
+                    what = _object_dirs(files, _srcarch(t), fresh[t.name])
                 if not what:
                     tally.add("bisect", "%s [%s]" % (p, t.name), "pass",
                               "no compiled files changed")
@@ -168,6 +181,8 @@ def bisect(tree, s, tally, mode="auto"):
                 rc = run_logged(cmd, log, "%d/%d %s" % (i, len(revs),
                                                         t.name),
                                 env=ccache_env())
+                if not rc:
+                    fresh[t.name] = False
                 tally.add("bisect", "%s [%s]" % (p, t.name),
                           "fail" if rc else "pass",
                           ("build failed, log: %s\n%s" % (log, tail(log, 10)))
@@ -226,18 +241,63 @@ def _applies(target, path):
     return _arch_of(path) in (None, _srcarch(target))
 
 
-def _compile_one(tree, obj, target, path, log, sparse):
-    o = path[:-2] + ".o"
-    if not sparse and os.path.exists(os.path.join(obj, o)):
-        os.remove(os.path.join(obj, o))
-    args = (["C=2"] if sparse else []) + [o]
-    cmd = (["make", "-C", tree, "O=" + obj, "-j" + jobs()] +
-           target.make_vars() + args)
-    rc = run_logged(cmd, log, "%s %s" % (target.name, o), env=ccache_env())
+_SEGMENT = re.compile(r"^\s+(?:CC(?: \[M\])?|CHECK)\s+(\S+)$")
+
+
+def segments(text, obj=None, tree=None):
+    """{source path: its output} of a batch compile log: under make -O each
+    compile or sparse check prints its quiet line ('  CC      mm/x.o',
+    '  CHECK   ../tree/mm/x.c') and then its own warnings."""
+    out, cur = {}, None
+    for line in text.splitlines():
+        m = _SEGMENT.match(line)
+        if m:
+            path = m.group(1)
+            if path.endswith(".o"):
+                path = path[:-2] + ".c"
+            elif tree:
+                full = os.path.normpath(os.path.join(obj or tree, path))
+                if full.startswith(os.path.normpath(tree) + os.sep):
+                    path = os.path.relpath(full, tree)
+            cur = out.setdefault(path, [])
+            continue
+        if cur is not None:
+            cur.append(line)
+    return {k: "\n".join(v) for k, v in out.items()}
+
+
+def _compile_batch(tree, obj, target, paths, log, sparse):
+    """Compile (or, `sparse`, check) every file of `paths` in one make run;
+    return {path: (state, output)}, state one of 'built', 'no-rule' (the
+    configuration does not build its directory), 'not-built' (nor the file)
+    and 'failed'."""
+    objs = [p[:-2] + ".o" for p in paths]
+    if not sparse:
+        for o in objs:
+            if os.path.exists(os.path.join(obj, o)):
+                os.remove(os.path.join(obj, o))
+    cmd = (["make", "-C", tree, "O=" + obj, "-j" + jobs(), "-k",
+            "--output-sync=target"] + target.make_vars() +
+           (["C=2"] if sparse else []) + objs)
+    run_logged(cmd, log, "%s %d files%s" % (target.name, len(paths),
+                                            " (sparse)" if sparse else ""),
+               env=ccache_env())
     with open(log, errors="replace") as f:
         text = f.read()
-    built = os.path.exists(os.path.join(obj, o))
-    return rc, text, built
+    segs = segments(text, obj, tree)
+    res = {}
+    for p, o in zip(paths, objs):
+        out = segs.get(p, "")
+        if "No rule to make target '%s'" % o in text:
+            state = "no-rule"
+        elif sparse or os.path.exists(os.path.join(obj, o)):
+            state = "built"
+        elif re.search(r"\berror\b", out) or ("%s] Error" % o) in text:
+            state = "failed"
+        else:
+            state = "not-built"
+        res[p] = (state, out)
+    return res
 
 
 def _prepare(tree, obj, target, log, absent_ok=()):
@@ -265,7 +325,11 @@ def _prepare(tree, obj, target, log, absent_ok=()):
 
 
 def compile_test(series_tree, base_tree, tally, sparse_targets=()):
-    """Every touched .c compiles under allmodconfig, no new warnings."""
+    """Every touched .c compiles under allmodconfig, no new warnings.
+
+    The series side compiles all files of a target in one make run; the
+    base side only the files that warned there (a warning the base has too
+    is not new), so a clean file costs one compile."""
     files = _touched_c_files(series_tree)
     if not files:
         tally.add("compile", "allmodconfig", "skip",
@@ -287,56 +351,64 @@ def compile_test(series_tree, base_tree, tally, sparse_targets=()):
         mine = [f for f in files if _applies(t, f)]
         if not mine:
             continue
-        objs = {}
+        objs = {w: os.path.join(build_dir(), "out", "allmod-" + w, t.name)
+                for w in ("base", "series")}
         try:
-            for which, tr in (("base", base_tree), ("series", series_tree)):
-                objs[which] = os.path.join(build_dir(), "out",
-                                           "allmod-" + which, t.name)
-                with TIMING.step("compile %s: prepare %s" % (t.name, which)):
-                    _prepare(tr, objs[which], t,
-                             os.path.join(objs[which], "prepare.log"),
-                             added if which == "base" else ())
+            with TIMING.step("compile %s: prepare series" % t.name):
+                _prepare(series_tree, objs["series"], t,
+                         os.path.join(objs["series"], "prepare.log"))
         except HarnessError as e:
             tally.add("compile", "%s: configure and prepare" % t.name,
                       "fail", str(e))
             continue
-        passes = [False] + ([True] if t.name in sparse_targets else [])
-        t_files = time.time()
-        for f in mine:
-            for sp in passes:
-                area = "sparse" if sp else "compile"
-                res = {}
-                for which, tr in (("base", base_tree),
-                                  ("series", series_tree)):
-                    if which == "base" and not os.path.exists(
-                            os.path.join(tr, f)):
-                        res[which] = (0, "", True)
-                        continue
-                    log = os.path.join(objs[which], "logs", "%s%s.log" % (
-                        f.replace("/", "_"), ".sparse" if sp else ""))
-                    res[which] = _compile_one(tr, objs[which], t, f, log, sp)
-                rc, text, built = res["series"]
+        for sp in [False] + ([True] if t.name in sparse_targets else []):
+            area = "sparse" if sp else "compile"
+            t0 = time.time()
+            log = os.path.join(objs["series"], "logs", "%s.log" % area)
+            res = _compile_batch(series_tree, objs["series"], t, mine, log,
+                                 sp)
+            warned = {f: _norm_warnings(out, objs["series"], series_tree)
+                      for f, (state, out) in res.items() if state == "built"}
+            again = [f for f, w in warned.items()
+                     if w and os.path.exists(os.path.join(base_tree, f))]
+            base = {}
+            if again:
+                try:
+                    _prepare(base_tree, objs["base"], t,
+                             os.path.join(objs["base"], "prepare.log"),
+                             added)
+                    blog = os.path.join(objs["base"], "logs",
+                                        "%s.log" % area)
+                    base = {f: _norm_warnings(out, objs["base"], base_tree)
+                            for f, (_, out) in _compile_batch(
+                                base_tree, objs["base"], t, again, blog,
+                                sp).items()}
+                except HarnessError as e:
+                    tally.add(area, "%s: base configure and prepare" %
+                              t.name, "fail", str(e))
+                    continue
+            for f in mine:
+                state, out = res[f]
                 name = "%s [%s]" % (f, t.name)
-                if "No rule to make target '%s.o'" % f[:-2] in text:
+                if state == "no-rule":
                     tally.add(area, name, "skip",
                               "not built by this configuration of %s" %
                               t.arch)
-                elif rc:
-                    tally.add(area, name, "fail", "does not compile:\n" +
-                              "\n".join(text.splitlines()[-8:]))
-                elif not built:
+                elif state == "failed":
+                    tally.add(area, name, "fail", "does not compile (log: "
+                              "%s):\n" % log +
+                              "\n".join(out.splitlines()[-8:]))
+                elif state == "not-built":
                     tally.add(area, name, "skip",
                               "not built by allmodconfig on %s" % t.arch)
                 else:
-                    new = new_warnings(res["base"][1], text,
-                                       (objs["base"], base_tree),
-                                       (objs["series"], series_tree))
+                    new = sorted(warned[f] - base.get(f, set()))
                     tally.add(area, name, "fail" if new else "pass",
                               "; ".join("%s: %s" % (w[0], w[2])
                                         for w in new[:3]))
-        TIMING.add("compile %s: %d files%s" % (
-            t.name, len(mine), " + sparse" if len(passes) > 1 else ""),
-            time.time() - t_files)
+            TIMING.add("compile %s: %d files%s" % (
+                t.name, len(mine), " (sparse)" if sp else ""),
+                time.time() - t0)
 
 
 # --- no private kmap_atomic code left ------------------------------------

@@ -401,7 +401,7 @@ def cmd_check(only=None):
         # The bisect build left a configured x86_64 directory of this tree.
         with TIMING.step("series: zero cost on x86_64"):
             zerocost.check(tree, tally, kernel.outdir(
-                targets.load(zerocost.TARGET), "bisect"))
+                targets.load(zerocost.TARGET), "series"))
         base_tree = None
         if s.patches:
             with TIMING.step("set-up: base tree"):

@@ -150,15 +150,23 @@ def cover_letter(tree, patches_dir, digest_line):
     return "\n".join(msg)
 
 
+def _subject(name):
+    """A patch file name without its number: 0004-foo.patch -> foo.patch"""
+    return re.sub(r"^\d{4}-", "", name)
+
+
 def export(tree, patches_dir=PATCHES, base_line=""):
     """Rewrite patches/ from the commits of `tree`.  Deterministic."""
     old = load(patches_dir)
     tmp = tempfile.mkdtemp(prefix="export-")
     try:
         names = format_patches(tree, tmp)
-        # Part markers follow the patch they were attached to (same name).
+        # Part markers follow the patch they were attached to: the same
+        # name, or the same subject under a new number.
         markers = dict(old.entries)
-        new_entries = [(n, markers.get(n, [])) for n in names]
+        by_subject = {_subject(n): m for n, m in old.entries}
+        new_entries = [(n, markers.get(n, by_subject.get(_subject(n), [])))
+                       for n in names]
         if old.entries and names and not any(m for _, m in new_entries):
             first = [m for _, ms in old.entries for m in ms][:1]
             if first:

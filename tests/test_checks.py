@@ -100,6 +100,24 @@ class BisectObjects(unittest.TestCase):
         self.assertEqual(checks._object_dirs(files, "x86"), [])
         self.assertIn("mm/", checks._object_dirs(files, "mips"))
 
+    def test_private_header_builds_everything_once_built(self):
+        dirs = checks._object_dirs(["kernel/sched/sched.h",
+                                    "kernel/sched/core.c"], "x86")
+        self.assertIn("mm/", dirs)
+
+    def test_fresh_directory_builds_only_a_private_headers_directory(self):
+        # The first patch built in a new directory: the rest is the base.
+        self.assertEqual(checks._object_dirs(
+            ["kernel/sched/sched.h", "kernel/sched/deadline.c"], "x86",
+            fresh=True), ["kernel/sched/"])
+
+    def test_fresh_directory_still_builds_everything_for_a_global_header(self):
+        dirs = checks._object_dirs(["include/linux/sched.h"], "x86",
+                                   fresh=True)
+        self.assertIn("fs/", dirs)
+        dirs = checks._object_dirs(["lib/Kconfig.debug"], "x86", fresh=True)
+        self.assertIn("fs/", dirs)
+
     def test_documentation_only_builds_nothing(self):
         self.assertEqual(checks._object_dirs(["Documentation/vm/x.rst"],
                                              "x86"), [])

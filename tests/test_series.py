@@ -149,6 +149,22 @@ class Export(unittest.TestCase):
         s = series.load(self.patches)
         self.assertEqual([p for p, _ in s.parts()], ["", "sched"])
 
+    def test_part_marker_follows_a_renumbered_patch(self):
+        # The series used to number the sched patch 0007; a patch added or
+        # dropped before it renumbers it, and its part goes with it.
+        series.export(self.tree, self.patches)
+        shutil.copyfile(os.path.join(self.patches, "0002-sched-add-c.patch"),
+                        os.path.join(self.patches, "0007-sched-add-c.patch"))
+        with open(os.path.join(self.patches, "series"), "w") as f:
+            f.write("0001-mm-add-b.patch\n# part: sched\n"
+                    "0007-sched-add-c.patch\n")
+        series.export(self.tree, self.patches)
+        s = series.load(self.patches)
+        self.assertEqual(s.parts(), [("", ["0001-mm-add-b.patch"]),
+                                     ("sched", ["0002-sched-add-c.patch"])])
+        self.assertFalse(os.path.exists(os.path.join(
+            self.patches, "0007-sched-add-c.patch")))
+
     def test_patch_that_does_not_apply_is_named(self):
         series.export(self.tree, self.patches)
         shutil.rmtree(self.tree)
