@@ -155,6 +155,8 @@ def bisect(tree, s, tally, mode="auto"):
     say("bisect: %d patches x %s, mode %s (full kernels linked at: %s)" %
         (len(revs), ", ".join(BISECT_TARGETS), mode,
          "every patch" if mode == "full" else ", ".join(sorted(boundaries))))
+    touched = set(run(["git", "diff", "--name-only", "base", "HEAD"],
+                      cwd=tree).split())
     fresh = {}
     for t in tgts:
         obj = kernel.outdir(t, "series")
@@ -181,13 +183,19 @@ def bisect(tree, s, tally, mode="auto"):
                 rc = run_logged(cmd, log, "%d/%d %s" % (i, len(revs),
                                                         t.name),
                                 env=ccache_env())
+                warned = []
                 if not rc:
                     fresh[t.name] = False
+                    with open(log, errors="replace") as f:
+                        warned = series_file_warnings(f.read(), obj, tree,
+                                                      touched)
                 tally.add("bisect", "%s [%s]" % (p, t.name),
-                          "fail" if rc else "pass",
+                          "fail" if rc or warned else "pass",
                           ("build failed, log: %s\n%s" % (log, tail(log, 10)))
-                          if rc else ("vmlinux" if what == ["vmlinux"]
-                                      else "objects"))
+                          if rc else
+                          ("new warnings: %s (log: %s)" %
+                           ("; ".join(warned), log)) if warned else
+                          ("vmlinux" if what == ["vmlinux"] else "objects"))
             TIMING.add("  bisect patch %d/%d" % (i, len(revs)), time.time() - t_patch)
     finally:
         run(["git", "checkout", "-q", "series"], cwd=tree)
@@ -229,6 +237,16 @@ def _touched_c_files(tree):
     files = run(["git", "diff", "--name-only", "--diff-filter=AMR",
                  "base", "HEAD"], cwd=tree).split()
     return sorted(f for f in files if f.endswith(".c"))
+
+
+def series_file_warnings(log_text, obj, tree, touched):
+    """Compiler warnings of a kernel build log in files the series touches.
+    The matrix configurations build code (a test case compiled out, an
+    option off) that allmodconfig does not, and no base build of them
+    exists to compare with, so any warning there is the series'."""
+    return sorted("%s: %s" % (path, msg) for path, kind, msg
+                  in _norm_warnings(log_text, obj, tree)
+                  if kind == "warning" and path in touched)
 
 
 def _arch_of(path):

@@ -29,6 +29,7 @@ import bench  # noqa: E402
 import checks  # noqa: E402
 import kconfig  # noqa: E402
 import kernel  # noqa: E402
+import ktap  # noqa: E402
 import series  # noqa: E402
 import targets  # noqa: E402
 import zerocost  # noqa: E402
@@ -336,6 +337,8 @@ def host_tests(tally):
 
 
 def matrix(tree, tally):
+    touched = set(run(["git", "diff", "--name-only", "base", "HEAD"],
+                      cwd=tree).split())
     for t in targets.matrix():
         if t.get("role") == "compile":
             continue
@@ -345,7 +348,11 @@ def matrix(tree, tally):
         except HarnessError as e:
             tally.add("build", t.name, "fail", str(e))
             continue
-        tally.add("build", t.name, "pass")
+        with open(os.path.join(obj, "build.log"), errors="replace") as f:
+            warned = checks.series_file_warnings(f.read(), obj, tree,
+                                                 touched)
+        tally.add("build", t.name, "fail" if warned else "pass",
+                  "new warnings: " + "; ".join(warned) if warned else "")
         if not t.boots:
             continue
         try:
@@ -362,6 +369,9 @@ def matrix(tree, tally):
             tally.add("kunit", "%s: %s" % (t.name, s.name), st,
                       "%d passed, %d failed, %d skipped" %
                       (c["pass"], c["fail"], c["skip"]))
+        problem, summary = ktap.kunit_tool_check(tree, log, rep)
+        tally.add("kunit.py", "parse %s" % t.name,
+                  "fail" if problem else "pass", problem or summary)
         tally.add("boot", t.name, "fail" if rep.problems else "pass",
                   "; ".join(rep.problems[:4]) if rep.problems else
                   "%ds, clean log%s" % (secs, ", %d MiB highmem" %

@@ -16,7 +16,10 @@ the two are ignored here (the test itself checks that the warning fired).
 Any other splat fails the run, whatever the KTAP lines say.
 """
 
+import os
 import re
+import subprocess
+import sys
 
 _TS = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 _VERSION = re.compile(r"^(\s*)(?:K?TAP) version (\d+)\s*$")
@@ -246,3 +249,55 @@ def _judge(rep, highmem_expected, end_marker, text):
     if end_marker and end_marker not in text:
         rep.problems.append("the guest never reached '%s' (hang, crash or "
                             "timeout before the end of the run)" % end_marker)
+
+
+# The base tree's own KTAP reader, tools/testing/kunit/kunit.py parse, must
+# read the same log: that is what other people's CI runs on it.  It exits 0
+# as soon as the results it did read passed, even when it gave up on the
+# rest of the log, so its verdict is its summary line against our count.
+KUNIT_TOOL = os.path.join("tools", "testing", "kunit", "kunit.py")
+_TOOL_SUMMARY = re.compile(r"Testing complete\. (\d+) tests run\. (\d+) failed\."
+                           r" (\d+) crashed\.")
+_TOOL_ERROR = re.compile(r"\[ERROR\]\s*(?:\x1b\[[0-9;]*m)?\s*(.*)$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def kunit_tool_verdict(output, rep):
+    """Compare `kunit.py parse` output with our reading of the same log.
+    Returns (problem or None, summary)."""
+    output = _ANSI.sub("", output)
+    errors = [m.group(1).strip() for m in map(_TOOL_ERROR.search,
+                                              output.splitlines()) if m]
+    m = None
+    for m in _TOOL_SUMMARY.finditer(output):
+        pass
+    if not m:
+        return ("kunit.py parse printed no summary%s" %
+                (": " + errors[0] if errors else ""), "")
+    run, failed, crashed = (int(x) for x in m.groups())
+    cases = sum(len(s.cases) for s in rep.all_suites())
+    summary = "%d tests run, %d failed, %d crashed" % (run, failed, crashed)
+    if errors:
+        return ("kunit.py parse: %s (%s; we read %d cases)" %
+                (errors[0], summary, cases), summary)
+    if run != cases:
+        return ("kunit.py parse read %d cases, we read %d" % (run, cases),
+                summary)
+    ours = sum(s.counts()["fail"] for s in rep.all_suites())
+    if failed + crashed != ours:
+        return ("kunit.py parse: %d failed + %d crashed, we read %d failed" %
+                (failed, crashed, ours), summary)
+    return None, summary
+
+
+def kunit_tool_check(tree, log, rep):
+    """Run the tree's kunit.py parse on a console log; (problem, summary)."""
+    tool = os.path.join(tree, KUNIT_TOOL)
+    if not os.path.isfile(tool):
+        return "no %s in %s" % (KUNIT_TOOL, tree), ""
+    with open(log, "rb") as f:
+        data = f.read().decode("utf-8", "replace")
+    p = subprocess.run([sys.executable, tool, "parse"], input=data,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True, cwd=os.path.dirname(tool))
+    return kunit_tool_verdict(p.stdout, rep)

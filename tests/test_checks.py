@@ -6,6 +6,7 @@ import tempfile
 import unittest
 
 import helpers  # noqa: F401
+from helpers import fixture
 
 import checks
 from common import HarnessError, Tally
@@ -49,6 +50,20 @@ class Checkpatch(unittest.TestCase):
 
 
 class Warnings(unittest.TestCase):
+    def test_a_warning_in_a_series_file_of_a_matrix_build_is_found(self):
+        # A real i386-highmem build log: the suite's misuse cases compiled
+        # out left a helper unused.  Kconfig's own ".config:" warning and
+        # files the series does not touch are not the series'.
+        log = fixture("i386-build-warning.log")
+        tree = "/work/main/build/tree"
+        obj = "/work/main/build/out/dev/i386-highmem"
+        self.assertEqual(checks.series_file_warnings(
+            log, obj, tree, {"mm/kmap_local_test.c", "mm/highmem.c"}),
+            ["mm/kmap_local_test.c: \u2018kl_slot_empty\u2019 defined but "
+             "not used [-Wunused-function]"])
+        self.assertEqual(checks.series_file_warnings(
+            log, obj, tree, {"mm/highmem.c"}), [])
+
     def test_only_new_warnings_count_and_line_numbers_do_not(self):
         base = ("../mm/highmem.c:10:5: warning: unused variable 'x' "
                 "[-Wunused-variable]\n")

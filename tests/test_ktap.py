@@ -152,5 +152,46 @@ class Synthetic(unittest.TestCase):
             "ns_per_op": "12", "ratio_vs_atomic": "1.01"})])
 
 
+class KunitTool(unittest.TestCase):
+    """`kunit.py parse` of the base tree against our reading of a log; its
+    output saved from real runs on the saved console logs."""
+
+    def test_column0_lines_stop_kunit_tool_and_fail(self):
+        # The series' suites printed '# bench:' and bracket lines at column
+        # 0: kunit.py stopped after the first suite and still exited 0.
+        rep = parse("i386-series-column0.log")
+        self.assertEqual(rep.problems, [])
+        problem, summary = ktap.kunit_tool_verdict(
+            fixture("kunit-tool-i386-series-column0.txt"), rep)
+        self.assertEqual(summary, "9 tests run, 0 failed, 0 crashed")
+        self.assertIn("expected 10 test suites, but got 0", problem)
+        self.assertIn("we read 104 cases", problem)
+
+    def test_a_log_both_readers_agree_on_passes(self):
+        rep = parse("i386-series.log")
+        self.assertEqual(rep.problems, [])
+        problem, summary = ktap.kunit_tool_verdict(
+            fixture("kunit-tool-i386-series.txt"), rep)
+        self.assertIsNone(problem)
+        self.assertEqual(summary, "100 tests run, 0 failed, 0 crashed")
+
+    def test_counts_must_match_even_without_errors(self):
+        rep = parse("i386-series.log")
+        out = fixture("kunit-tool-i386-series.txt").replace(
+            "100 tests run. 0 failed", "99 tests run. 0 failed")
+        problem, _ = ktap.kunit_tool_verdict(out, rep)
+        self.assertEqual(problem, "kunit.py parse read 99 cases, we read 100")
+        out = fixture("kunit-tool-i386-series.txt").replace(
+            "0 failed. 0 crashed", "0 failed. 1 crashed")
+        problem, _ = ktap.kunit_tool_verdict(out, rep)
+        self.assertIn("1 crashed, we read 0 failed", problem)
+
+    def test_no_summary_is_a_failure(self):
+        problem, summary = ktap.kunit_tool_verdict("Traceback ...\n",
+                                                   parse("i386-clean.log"))
+        self.assertEqual(problem, "kunit.py parse printed no summary")
+        self.assertEqual(summary, "")
+
+
 if __name__ == "__main__":
     unittest.main()
