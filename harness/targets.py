@@ -34,6 +34,8 @@ import shlex
 from common import HarnessError, REPO
 
 TARGETS = os.path.join(REPO, "targets")
+# ccache, but not for sources with .incbin (see the script)
+CCACHE_CC = os.path.join(REPO, "harness", "ccache-cc")
 _REQUIRED = ("arch", "base_config", "fragments", "image", "boot")
 _BOOT_REQUIRED = ("qemu", "console", "guest_cc")
 
@@ -77,7 +79,7 @@ class Target:
         cc = self.get("cross_compile")
         if cc:
             v.append("CROSS_COMPILE=" + cc)
-        v.append("CC=ccache %sgcc" % cc)
+        v.append("CC=%s %sgcc" % (CCACHE_CC, cc))
         return v
 
     def qemu_cmd(self, image, initrd, extra_append="", qemu=None):

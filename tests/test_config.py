@@ -3,6 +3,7 @@
 import hashlib
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
 
@@ -134,6 +135,41 @@ class Targets(unittest.TestCase):
     def test_unknown_target_is_named(self):
         with self.assertRaisesRegex(HarnessError, "no target 'nope'"):
             targets.load("nope")
+
+
+class CcacheWrapper(unittest.TestCase):
+    """harness/ccache-cc: ccache for every source but those with .incbin
+    (a cached piggy.o would hold an older compressed kernel)."""
+
+    def run_cc(self, name, text):
+        with tempfile.TemporaryDirectory() as d:
+            log = os.path.join(d, "log")
+            for tool in ("ccache", "fakecc"):
+                with open(os.path.join(d, tool), "w") as f:
+                    f.write("#!/bin/sh\necho %s \"$@\" >> %s\n" %
+                            (tool, log))
+                os.chmod(os.path.join(d, tool), 0o755)
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
+            env = dict(os.environ, PATH=d + os.pathsep + os.environ["PATH"])
+            subprocess.run([targets.CCACHE_CC, "fakecc", "-c", name, "-o",
+                            "x.o"], cwd=d, env=env, check=True)
+            with open(log) as f:
+                return f.read().split()[0]
+
+    def test_piggy_with_incbin_bypasses_ccache(self):
+        self.assertEqual(self.run_cc(
+            "piggy.S", '\t.section .piggydata, "a"\n'
+            '\t.incbin\t"arch/arm/boot/compressed/piggy_data"\n'),
+            "fakecc")
+
+    def test_other_sources_go_through_ccache(self):
+        self.assertEqual(self.run_cc("x.c", "int x;\n"), "ccache")
+        self.assertEqual(self.run_cc("head.S", "\tnop\n"), "ccache")
+
+    def test_targets_build_with_the_wrapper(self):
+        self.assertIn("CC=%s arm-linux-gnueabihf-gcc" % targets.CCACHE_CC,
+                      targets.load("arm").make_vars())
 
 
 class Base(unittest.TestCase):
