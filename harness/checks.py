@@ -155,8 +155,7 @@ def bisect(tree, s, tally, mode="auto"):
     say("bisect: %d patches x %s, mode %s (full kernels linked at: %s)" %
         (len(revs), ", ".join(BISECT_TARGETS), mode,
          "every patch" if mode == "full" else ", ".join(sorted(boundaries))))
-    touched = set(run(["git", "diff", "--name-only", "base", "HEAD"],
-                      cwd=tree).split())
+    touched = touched_files(tree)
     fresh = {}
     for t in tgts:
         obj = kernel.outdir(t, "series")
@@ -233,10 +232,16 @@ def new_warnings(base_text, series_text, base_loc=(None, None),
                   _norm_warnings(base_text, *base_loc))
 
 
+def touched_files(tree, diff_filter=None):
+    """Files the series changes (base..HEAD of the tree)."""
+    cmd = ["git", "diff", "--name-only"]
+    if diff_filter:
+        cmd.append("--diff-filter=" + diff_filter)
+    return set(run(cmd + ["base", "HEAD"], cwd=tree).split())
+
+
 def _touched_c_files(tree):
-    files = run(["git", "diff", "--name-only", "--diff-filter=AMR",
-                 "base", "HEAD"], cwd=tree).split()
-    return sorted(f for f in files if f.endswith(".c"))
+    return sorted(f for f in touched_files(tree, "AMR") if f.endswith(".c"))
 
 
 def series_file_warnings(log_text, obj, tree, touched):

@@ -337,8 +337,7 @@ def host_tests(tally):
 
 
 def matrix(tree, tally):
-    touched = set(run(["git", "diff", "--name-only", "base", "HEAD"],
-                      cwd=tree).split())
+    touched = checks.touched_files(tree)
     for t in targets.matrix():
         if t.get("role") == "compile":
             continue
