@@ -263,6 +263,12 @@ int main(int argc, char **argv, char **envp)
 	long rounds, at;
 	int fd;
 
+	/*
+	 * Run again as a user-mode helper: the kmap_local suite's leak case
+	 * returns to user space through this program.  Nothing to do.
+	 */
+	if (getpid() != 1)
+		return 0;
 	fd = open("/dev/console", O_RDWR, 0);
 	if (fd >= 0) {
 		dup2(fd, 0);
